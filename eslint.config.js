@@ -3,13 +3,31 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const ioModules = [
-  { group: ['node:*'], message: 'src/machines is pure: no Node built-ins (inject them through actors).' },
-  { group: ['mongodb', 'express', 'ws', 'rxjs', 'rxjs/*', 'pino', 'eventemitter3'], message: 'src/machines is pure: no I/O libraries.' },
-  { group: ['**/transport/**', '**/store/**', '**/actors/**', '**/cli/**', '**/crypto/**'], message: 'src/machines may import only xstate, protocol and domain types.' },
+  {
+    group: ['node:*'],
+    message: 'src/machines is pure: no Node built-ins (inject them through actors).',
+  },
+  {
+    group: ['mongodb', 'express', 'ws', 'rxjs', 'rxjs/*', 'pino', 'eventemitter3'],
+    message: 'src/machines is pure: no I/O libraries.',
+  },
+  {
+    group: ['**/transport/**', '**/store/**', '**/actors/**', '**/cli/**', '**/crypto/**'],
+    message: 'src/machines may import only xstate, protocol and domain types.',
+  },
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-all/**', 'node_modules/**', 'coverage/**', 'src/transport/http/inspector-page/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'dist-all/**',
+      '.scratch/**',
+      'node_modules/**',
+      'coverage/**',
+      'src/transport/http/inspector-page/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -19,7 +37,11 @@ export default tseslint.config(
     rules: {
       'no-undef': 'off', // TypeScript checks this, with Node's types
       '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true },
+      ],
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': [
         'error',
@@ -27,7 +49,11 @@ export default tseslint.config(
       ],
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.property.name='only'][callee.object.name=/^(it|test|describe)$/]", message: 'No focused tests.' },
+        {
+          selector:
+            "CallExpression[callee.property.name='only'][callee.object.name=/^(it|test|describe)$/]",
+          message: 'No focused tests.',
+        },
       ],
     },
   },
@@ -37,7 +63,11 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/cli/**'], message: 'Nothing imports cli: it is the composition root.' }] },
+        {
+          patterns: [
+            { group: ['**/cli/**'], message: 'Nothing imports cli: it is the composition root.' },
+          ],
+        },
       ],
       'no-restricted-properties': [
         'error',

@@ -99,7 +99,11 @@ export interface EventStore {
    * Append events atomically to one stream. Throws `VersionConflictError` when `expectedVersion`
    * does not hold; then nothing is appended. An empty `events` array is rejected.
    */
-  append(stream: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult>;
+  append(
+    stream: string,
+    events: readonly NewEvent[],
+    options?: AppendOptions,
+  ): Promise<AppendResult>;
   /** Events of one stream in version order. An unknown stream yields `[]`. */
   readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** Events of all streams in global position order. */

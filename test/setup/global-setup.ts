@@ -8,9 +8,13 @@ import { wycheproofDir } from '../support/paths.js';
 export default function setup(): void {
   const lines: string[] = [];
   if (!process.env.MONGODB_URI) {
-    lines.push('MONGO CONTRACT: SKIPPED (MONGODB_URI unset; run `MONGODB_URI=mongodb://… npm run test:mongo`)');
+    lines.push(
+      'MONGO CONTRACT: SKIPPED (MONGODB_URI unset; run `MONGODB_URI=mongodb://… npm run test:mongo`)',
+    );
   } else {
-    lines.push(`MONGO CONTRACT: running against ${process.env.MONGODB_URI.replace(/\/\/[^@]*@/, '//***@')}`);
+    lines.push(
+      `MONGO CONTRACT: running against ${process.env.MONGODB_URI.replace(/\/\/[^@]*@/, '//***@')}`,
+    );
   }
   if (!existsSync(wycheproofDir)) {
     lines.push(`WYCHEPROOF: SKIPPED (vectors folder not found at ${wycheproofDir})`);

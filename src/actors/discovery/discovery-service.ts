@@ -1,0 +1,170 @@
+/**
+ * LAN discovery by signed multicast beacons: sends ours at start, every interval (with jitter) and
+ * on change; verifies what arrives (see `beacon-verifier.ts`), keeps last-seen times, and tells the
+ * discovery actor only about changes — a peer appearing, changing, or expiring.
+ */
+import {
+  exportPublicKey,
+  sign,
+  SignatureDomains,
+  toBase64Url,
+  type Identity,
+} from '../../crypto/index.js';
+import {
+  beaconSigningFields,
+  encodeBeacon,
+  type AdvertisedRoom,
+  type UnsignedBeacon,
+} from '../../protocol/beacon.codec.js';
+import type { DiscoveryEvent } from '../../machines/discovery.machine.js';
+import type { Subscription } from 'rxjs';
+import type { Multicast } from '../../transport/multicast/udp-multicast.js';
+import { createBeaconVerifier, type BeaconDropReason } from './beacon-verifier.js';
+
+export interface DiscoveryServiceInit {
+  readonly identity: Identity;
+  readonly name: string;
+  /** Our peer API port, advertised in beacons. */
+  readonly peerPort: number;
+  /** Our peer API addresses to advertise (IPv4). */
+  readonly addresses: readonly string[];
+  readonly intervalMs?: number;
+  readonly ttlMs?: number;
+  readonly maxPeers?: number;
+}
+
+export interface DiscoveryServiceDeps {
+  readonly multicast: Multicast;
+  /** Delivers change events to the discovery actor. */
+  readonly send: (event: DiscoveryEvent) => void;
+  readonly rooms: () => readonly AdvertisedRoom[];
+  readonly nowMs?: () => number;
+}
+
+export interface DiscoveryStats {
+  readonly beaconsSent: number;
+  readonly beaconsAccepted: number;
+  readonly dropped: Readonly<Record<BeaconDropReason, number>>;
+  readonly tableSize: number;
+  readonly lastHeardAt: Readonly<Record<string, number>>;
+}
+
+export interface DiscoveryService {
+  start(): void;
+  /** Send a beacon now (our name, addresses or rooms changed). */
+  announce(): void;
+  stats(): DiscoveryStats;
+  stop(): void;
+}
+
+export function createDiscoveryService(
+  init: DiscoveryServiceInit,
+  deps: DiscoveryServiceDeps,
+): DiscoveryService {
+  const intervalMs = init.intervalMs ?? 2_000;
+  const ttlMs = init.ttlMs ?? 10_000;
+  const maxPeers = init.maxPeers ?? 512;
+  const now = deps.nowMs ?? Date.now;
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  const verifier = createBeaconVerifier({
+    selfPeerId: init.identity.fingerprint,
+    maxTracked: maxPeers * 2,
+  });
+  const lastSeen = new Map<string, number>();
+  const publicKey = exportPublicKey(init.identity);
+  let seq = 0;
+  let sent = 0;
+  let accepted = 0;
+  let beaconTimer: NodeJS.Timeout | undefined;
+  let expiryTimer: NodeJS.Timeout | undefined;
+  let sub: Subscription | undefined;
+
+  function beacon(): Buffer {
+    const unsigned: UnsignedBeacon = {
+      v: 1,
+      type: 'beacon',
+      peerId: init.identity.fingerprint,
+      name: init.name,
+      kind: init.identity.kind,
+      publicKey,
+      port: init.peerPort,
+      addrs: init.addresses.slice(0, 8),
+      rooms: deps.rooms().slice(0, 8),
+      ts: now(),
+      seq: seq++,
+    };
+    const sig = sign(
+      init.identity.privateKey,
+      SignatureDomains.beacon,
+      beaconSigningFields(unsigned),
+    );
+    return encodeBeacon({ ...unsigned, sig: toBase64Url(sig) });
+  }
+
+  function announce(): void {
+    deps.multicast.send(beacon());
+    sent += 1;
+  }
+
+  function scheduleNext(): void {
+    const jitter = intervalMs * (0.8 + Math.random() * 0.4);
+    beaconTimer = setTimeout(() => {
+      announce();
+      scheduleNext();
+    }, jitter);
+    beaconTimer.unref();
+  }
+
+  function expire(): void {
+    const t = now();
+    for (const [peerId, seen] of lastSeen) {
+      if (t - seen > ttlMs) {
+        lastSeen.delete(peerId);
+        deps.send({ type: 'peer.expired', peerId, at: iso(t) });
+      }
+    }
+  }
+
+  return {
+    start() {
+      sub = deps.multicast.datagrams$.subscribe(({ bytes, from, receivedAt }) => {
+        const verdict = verifier.check(bytes, from.address, receivedAt);
+        if (!verdict.ok) return;
+        const b = verdict.beacon;
+        if (!lastSeen.has(b.peerId) && lastSeen.size >= maxPeers) return;
+        lastSeen.set(b.peerId, receivedAt);
+        accepted += 1;
+        // Only the signed, advertised addresses, in the sender's order: the source address of a
+        // datagram differs per interface it arrived on and would make every beacon a "change".
+        const addrs = b.addrs.length > 0 ? b.addrs : [from.address];
+        deps.send({
+          type: 'peer.seen',
+          peerId: b.peerId,
+          name: b.name,
+          kind: b.kind,
+          urls: addrs.map((a) => `http://${a}:${b.port}`),
+          rooms: b.rooms,
+          via: 'multicast',
+          at: iso(receivedAt),
+        });
+      });
+      announce();
+      scheduleNext();
+      expiryTimer = setInterval(expire, Math.max(250, Math.floor(ttlMs / 4)));
+      expiryTimer.unref();
+    },
+    announce,
+    stats: () => ({
+      beaconsSent: sent,
+      beaconsAccepted: accepted,
+      dropped: { ...verifier.dropped },
+      tableSize: lastSeen.size,
+      lastHeardAt: Object.fromEntries(lastSeen),
+    }),
+    stop() {
+      sub?.unsubscribe();
+      if (beaconTimer) clearTimeout(beaconTimer);
+      if (expiryTimer) clearInterval(expiryTimer);
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * The single writer between actors and the event store. Transitions happen synchronously; their
+ * records are queued here and appended once per tick, one append per stream, in order, with the
+ * stream's expected version (optimistic concurrency). The queue is the backpressure point: past
+ * its high-water mark `isOverloaded` turns on so transports can shed UDP and answer HTTP 503.
+ */
+import { isAppError, VersionConflictError } from '../errors.js';
+import type { EventStore, NewEvent, RecordedEvent } from '../store/event-store.js';
+
+export interface LogWriterInit {
+  /** Pending events above which `isOverloaded` is true (default 50 000). */
+  readonly highWaterMark?: number;
+}
+
+export interface LogWriterDeps {
+  readonly store: EventStore;
+  readonly onAppended?: (events: readonly RecordedEvent[]) => void;
+  readonly onError?: (err: { stream: string; code: string; message: string }) => void;
+}
+
+export interface LogWriter {
+  enqueue(stream: string, event: NewEvent): void;
+  /** Resolves when everything enqueued so far is appended (and durable, for durable stores). */
+  flush(): Promise<void>;
+  readonly pending: number;
+  readonly isOverloaded: boolean;
+  readonly appendedCount: number;
+  readonly failedCount: number;
+}
+
+export function createLogWriter(init: LogWriterInit, deps: LogWriterDeps): LogWriter {
+  const highWaterMark = init.highWaterMark ?? 50_000;
+  const queues = new Map<string, NewEvent[]>();
+  const versions = new Map<string, number>();
+  let pending = 0;
+  let appended = 0;
+  let failed = 0;
+  let scheduled = false;
+  let inFlight: Promise<void> = Promise.resolve();
+
+  async function appendStream(stream: string, events: NewEvent[]): Promise<void> {
+    try {
+      const version = versions.get(stream) ?? (await deps.store.streamVersion(stream));
+      const r = await deps.store.append(stream, events, { expectedVersion: version });
+      versions.set(stream, r.version);
+      appended += events.length;
+      if (deps.onAppended) {
+        deps.onAppended(
+          events.map((e, i) => ({
+            ...e,
+            stream,
+            version: r.version - events.length + 1 + i,
+            position: r.firstPosition + i,
+          })),
+        );
+      }
+    } catch (err) {
+      if (err instanceof VersionConflictError) {
+        // Someone else wrote to a stream this process owns. The events still happened: record
+        // them after the foreign ones, and say so loudly.
+        deps.onError?.({ stream, code: err.code, message: err.message });
+        versions.set(stream, err.actual);
+        return appendStream(stream, events);
+      }
+      failed += events.length;
+      versions.delete(stream);
+      deps.onError?.({
+        stream,
+        code: isAppError(err) ? err.code : 'ERR_STORE_UNAVAILABLE',
+        message: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+
+  function drain(): void {
+    scheduled = false;
+    const batch = [...queues.entries()];
+    queues.clear();
+    const prev = inFlight;
+    inFlight = (async () => {
+      await prev;
+      await Promise.all(
+        batch.map(async ([stream, events]) => {
+          try {
+            await appendStream(stream, events);
+          } finally {
+            pending -= events.length;
+          }
+        }),
+      );
+    })();
+  }
+
+  return {
+    enqueue(stream, event) {
+      let q = queues.get(stream);
+      if (!q) {
+        q = [];
+        queues.set(stream, q);
+      }
+      q.push(event);
+      pending += 1;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(drain);
+      }
+    },
+    async flush() {
+      if (scheduled) drain();
+      await inFlight;
+      await deps.store.flush();
+    },
+    get pending() {
+      return pending;
+    },
+    get isOverloaded() {
+      return pending > highWaterMark;
+    },
+    get appendedCount() {
+      return appended;
+    },
+    get failedCount() {
+      return failed;
+    },
+  };
+}

@@ -1,0 +1,33 @@
+/** The command tree of the conclave CLI. */
+import { Command } from 'commander';
+import { SOFTWARE_VERSION } from '../protocol/version.js';
+import { registerInfoCommand } from './commands/info.js';
+import { registerLogCommand } from './commands/log.js';
+import { registerServeCommand } from './commands/serve.js';
+
+export function buildProgram(): Command {
+  const program = new Command('conclave')
+    .description(
+      'End-to-end encrypted, peer-to-peer group messaging for local networks.\n\n' +
+        'Run a peer with "conclave serve"; every other command talks to a running peer\n' +
+        'through its local API (found via --data-dir, or --api and --token).',
+    )
+    .version(SOFTWARE_VERSION, '-V, --version')
+    .showSuggestionAfterError(true)
+    .configureHelp({ sortSubcommands: false, showGlobalOptions: true })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ conclave serve --volatile                   # a throw-away peer, nothing written to disk
+  $ conclave serve --data-dir ~/.conclave --store file:$HOME/.conclave/log
+  $ conclave info --data-dir ~/.conclave
+  $ conclave log --follow
+
+Every serve flag can also be set as CONCLAVE_<FLAG> (e.g. CONCLAVE_API_PORT=7501); flags win.`,
+    );
+  registerServeCommand(program);
+  registerInfoCommand(program);
+  registerLogCommand(program);
+  return program;
+}

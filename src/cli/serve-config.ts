@@ -1,0 +1,106 @@
+/**
+ * `conclave serve` configuration: parsed and validated once, from commander's merged view of
+ * flags, `CONCLAVE_*` environment variables and defaults (flags win over env, env over defaults).
+ */
+import { homedir, hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { AppError } from '../errors.js';
+
+export interface ServeConfig {
+  readonly name: string;
+  /** Undefined only for a volatile peer started without `--data-dir`. */
+  readonly dataDir: string | undefined;
+  readonly isVolatile: boolean;
+  readonly host: string;
+  readonly port: number;
+  readonly apiPort: number;
+  readonly store: string;
+  readonly identity: 'ed25519' | 'rsa';
+  readonly peers: readonly string[];
+  readonly isDiscoveryOn: boolean;
+  readonly multicast: string;
+  readonly interface: string | undefined;
+  readonly trust: 'tofu' | 'strict';
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly passphrase: string | undefined;
+}
+
+export const DEFAULTS = {
+  port: 7400,
+  apiPort: 7401,
+  host: '0.0.0.0',
+  store: 'memory',
+  identity: 'ed25519',
+  trust: 'tofu',
+  multicast: '239.255.42.99:7402',
+  logLevel: 'info',
+} as const;
+
+export function defaultDataDir(): string {
+  return resolve(homedir(), '.conclave');
+}
+
+const port = z.coerce
+  .number({ error: 'must be a number' })
+  .int('must be a whole number')
+  .min(0, 'must be 0..65535')
+  .max(65535, 'must be 0..65535');
+
+const RawServe = z.object({
+  name: z.string().min(1).max(64).optional(),
+  dataDir: z.string().min(1).optional(),
+  volatile: z.boolean().optional(),
+  host: z.string().min(1),
+  port,
+  apiPort: port,
+  store: z.string().min(1),
+  identity: z.enum(['ed25519', 'rsa'], { error: 'must be ed25519 or rsa' }),
+  peer: z.array(z.string().url('must be a URL like http://10.0.0.5:7400')).optional(),
+  discovery: z.boolean().optional(),
+  multicast: z
+    .string()
+    .regex(/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/, 'must be GROUP:PORT, e.g. 239.255.42.99:7402'),
+  interface: z.string().min(1).optional(),
+  trust: z.enum(['tofu', 'strict'], { error: 'must be tofu or strict' }),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+});
+
+/** Validate commander's options (already merged with env and defaults) into a ServeConfig. */
+export function resolveServeConfig(raw: Record<string, unknown>, passphrase?: string): ServeConfig {
+  const r = RawServe.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const flag = `--${String(issue?.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new AppError(
+      'ERR_INVALID_CONFIG',
+      `${flag} ${issue?.message ?? 'is invalid'} (see conclave serve --help)`,
+    );
+  }
+  const o = r.data;
+  const isVolatile = o.volatile === true;
+  if (isVolatile && o.store !== 'memory') {
+    throw new AppError(
+      'ERR_INVALID_CONFIG',
+      `--volatile keeps everything in memory, but --store is ${o.store.split(':')[0] ?? ''}…; drop one of them`,
+    );
+  }
+  return {
+    name: o.name ?? hostname(),
+    dataDir:
+      o.dataDir !== undefined ? resolve(o.dataDir) : isVolatile ? undefined : defaultDataDir(),
+    isVolatile,
+    host: o.host,
+    port: o.port,
+    apiPort: o.apiPort,
+    store: o.store,
+    identity: o.identity,
+    peers: o.peer ?? [],
+    isDiscoveryOn: o.discovery !== false,
+    multicast: o.multicast,
+    interface: o.interface,
+    trust: o.trust,
+    logLevel: o.logLevel,
+    passphrase: passphrase !== undefined && passphrase.length > 0 ? passphrase : undefined,
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * Wires LAN discovery into a serving peer: multicast beacons on the chosen interfaces, static
+ * `--peer` URLs, and the diagnostics view of both.
+ */
+import {
+  createDiscoveryService,
+  type DiscoveryService,
+} from '../actors/discovery/discovery-service.js';
+import { createStaticPeers } from '../actors/discovery/static-peers.js';
+import type { PeerRuntime } from '../actors/peer-runtime.js';
+import { formatFingerprint, type Identity } from '../crypto/index.js';
+import { AppError } from '../errors.js';
+import { listIpv4Interfaces } from '../transport/multicast/interfaces.js';
+import { openMulticast, type Multicast } from '../transport/multicast/udp-multicast.js';
+import type { ServeConfig } from './serve-config.js';
+
+export interface RunningDiscovery {
+  diagnostics(): unknown;
+  lastSeen(peerId: string): number | undefined;
+  close(): Promise<void>;
+}
+
+function advertisedAddresses(
+  host: string,
+  interfaces: ReturnType<typeof listIpv4Interfaces>,
+): string[] {
+  if (host !== '0.0.0.0') return [host];
+  const all = listIpv4Interfaces();
+  const seen = new Set<string>();
+  // Non-loopback first: other machines can use those; peers on this machine use any of them.
+  for (const i of [...interfaces, ...all].sort(
+    (a, b) => Number(a.isLoopback) - Number(b.isLoopback),
+  ))
+    seen.add(i.address);
+  return [...seen];
+}
+
+function hints(status: ReturnType<Multicast['status']>[number], heard: number): string[] {
+  const out: string[] = [];
+  if (!status.isJoined)
+    out.push(
+      'could not join the multicast group here; check the interface is up and has a multicast route',
+    );
+  if (!status.isSending) out.push('could not send here; check the address is still assigned');
+  if (status.sendErrors > 0)
+    out.push('sends are failing; a firewall may drop multicast (allow UDP to the group and port)');
+  if (heard === 0)
+    out.push(
+      'no beacons heard yet; other peers must use the same --multicast GROUP:PORT and be on this network',
+    );
+  return out;
+}
+
+export async function startDiscovery(
+  config: ServeConfig,
+  deps: { identity: Identity; runtime: PeerRuntime; peerPort: number },
+): Promise<RunningDiscovery> {
+  const staticPeers = createStaticPeers(
+    { urls: config.peers, selfPeerId: deps.identity.fingerprint },
+    (e) => deps.runtime.discovered(e),
+  );
+  staticPeers.start();
+  let multicast: Multicast | undefined;
+  let service: DiscoveryService | undefined;
+  if (config.isDiscoveryOn) {
+    const [group = '', portText = ''] = config.multicast.split(':');
+    const interfaces = listIpv4Interfaces(config.interface);
+    if (interfaces.length === 0)
+      throw new AppError(
+        'ERR_INVALID_CONFIG',
+        'no IPv4 interface for discovery; use --no-discovery or --peer URL',
+      );
+    multicast = await openMulticast({ group, port: Number(portText), interfaces });
+    service = createDiscoveryService(
+      {
+        identity: deps.identity,
+        name: config.name,
+        peerPort: deps.peerPort,
+        addresses: advertisedAddresses(config.host, interfaces),
+      },
+      { multicast, send: (e) => deps.runtime.discovered(e), rooms: () => [] },
+    );
+    service.start();
+  }
+  return {
+    diagnostics() {
+      const stats = service?.stats();
+      return {
+        enabled: config.isDiscoveryOn,
+        group: config.multicast,
+        interfaces: (multicast?.status() ?? []).map((s) => {
+          const heard = stats?.beaconsAccepted ?? 0;
+          return {
+            ...s,
+            heard,
+            verdict: s.isJoined && s.isSending && s.sendErrors === 0 ? 'ok' : 'failing',
+            hints: hints(s, heard),
+          };
+        }),
+        beaconsSent: stats?.beaconsSent ?? 0,
+        beaconsAccepted: stats?.beaconsAccepted ?? 0,
+        dropped: stats?.dropped ?? {},
+        staticPeers: staticPeers.status(),
+      };
+    },
+    lastSeen: (peerId) => service?.stats().lastHeardAt[peerId],
+    async close() {
+      staticPeers.stop();
+      service?.stop();
+      await multicast?.close();
+    },
+  };
+}
+
+/** The `GET /api/peers` view: what discovery knows, with last-seen times. */
+export function peerViews(runtime: PeerRuntime, discovery: RunningDiscovery): unknown[] {
+  return runtime.knownPeers().map((p) => {
+    const seen = discovery.lastSeen(p.peerId);
+    return {
+      peerId: p.peerId,
+      name: p.name,
+      fingerprint: formatFingerprint(p.peerId),
+      addresses: p.urls,
+      via: p.via,
+      rooms: p.rooms,
+      trust: null,
+      lastSeen: seen !== undefined ? new Date(seen).toISOString() : p.firstSeenAt,
+      session: null,
+    };
+  });
+}

@@ -1,0 +1,181 @@
+/**
+ * `conclave serve`: the composition root of a running peer. Builds keystore → store → runtime →
+ * transports, prints the ready line, and shuts down gracefully on SIGINT/SIGTERM.
+ */
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { createPeerRuntime } from '../actors/peer-runtime.js';
+import { formatFingerprint } from '../crypto/identity.js';
+import { AppError } from '../errors.js';
+import { createFileKeystore } from '../keystore/file-keystore.js';
+import { createMemoryKeystore } from '../keystore/memory-keystore.js';
+import type { Keystore } from '../keystore/keystore.js';
+import { SOFTWARE_VERSION } from '../protocol/version.js';
+import type { EventStore } from '../store/event-store.js';
+import { openEventStore } from '../store/open-event-store.js';
+import { listenHttp, type HttpListener } from '../transport/http/http-server.js';
+import { createLocalApi, type LocalQuery } from '../transport/http/local-api.js';
+import { createPeerApi } from '../transport/http/peer-api.js';
+import { createRequestChannel } from '../transport/request-channel.js';
+import {
+  ensureDataDir,
+  loadOrCreateToken,
+  newToken,
+  removeRuntimeFile,
+  writeRuntimeFile,
+  type RuntimeFile,
+} from './data-dir.js';
+import type { ServeConfig } from './serve-config.js';
+import { peerViews, startDiscovery } from './serve-discovery.js';
+
+export interface RunningPeer {
+  readonly ready: RuntimeFile;
+  /** Resolves when the peer has shut down. */
+  readonly closed: Promise<void>;
+  shutdown(reason: string): Promise<void>;
+}
+
+export interface ServeIo {
+  readonly stdout: (line: string) => void;
+  readonly stderr: (line: string) => void;
+  readonly logger?: Logger;
+}
+
+export async function servePeer(config: ServeConfig, io: ServeIo): Promise<RunningPeer> {
+  const logger =
+    io.logger ?? pino({ level: config.logLevel, base: { name: config.name } }, pino.destination(2));
+  const cleanups: Array<() => Promise<void>> = [];
+  const runCleanups = async (): Promise<void> => {
+    for (const c of cleanups.reverse())
+      await c().catch((err: unknown) => logger.error({ err }, 'cleanup failed'));
+    cleanups.length = 0;
+  };
+
+  try {
+    if (config.dataDir !== undefined) await ensureDataDir(config.dataDir);
+    const keystore: Keystore = config.isVolatile
+      ? createMemoryKeystore()
+      : await createFileKeystore({
+          dir: join(config.dataDir as string, 'keys'),
+          ...(config.passphrase !== undefined ? { passphrase: config.passphrase } : {}),
+        });
+    cleanups.push(() => keystore.close());
+    const identity = await keystore.loadOrCreateIdentity(config.identity);
+
+    const store: EventStore = await openEventStore(config.store);
+    cleanups.push(() => store.close());
+
+    const token =
+      config.dataDir !== undefined ? await loadOrCreateToken(config.dataDir) : newToken();
+
+    const runtime = createPeerRuntime(
+      {
+        peerId: identity.fingerprint,
+        name: config.name,
+        fingerprint: identity.fingerprint,
+        identityKind: identity.kind,
+        store: store.description,
+        version: SOFTWARE_VERSION,
+      },
+      { store },
+    );
+    runtime.events.on('log:error', (e) => logger.error(e, 'event log append failed'));
+    const channel = createRequestChannel<LocalQuery, unknown>();
+    runtime.attach(channel);
+    runtime.start();
+
+    let isStopping = false;
+    const onUnexpected = (err: unknown): void =>
+      logger.error({ err }, 'unexpected error in request');
+    const peerApi = await listenHttp(
+      createPeerApi({
+        hello: () => ({
+          v: 1,
+          peerId: identity.fingerprint,
+          name: config.name,
+          identityKind: identity.kind,
+          publicKey: identity.publicKeyBytes.toString('base64url'),
+          suites: identity.kind === 'rsa' ? ['rsa-oaep-3072/aes-256-gcm'] : ['x25519/aes-256-gcm'],
+        }),
+        onUnexpected,
+      }),
+      { host: config.host, port: config.port, label: 'peer API' },
+    );
+    cleanups.push(() => peerApi.close());
+    const discovery = await startDiscovery(config, { identity, runtime, peerPort: peerApi.port });
+    cleanups.push(() => discovery.close());
+    let apiListener: HttpListener | undefined;
+    const localApi = createLocalApi({
+      token,
+      getPort: () => apiListener?.port ?? config.apiPort,
+      channel,
+      log: store,
+      health: () => ({
+        status: isStopping ? 'stopping' : runtime.writer.isOverloaded ? 'degraded' : 'ok',
+        version: SOFTWARE_VERSION,
+        uptimeSeconds: Math.round(process.uptime()),
+        log: {
+          pending: runtime.writer.pending,
+          appended: runtime.writer.appendedCount,
+          failed: runtime.writer.failedCount,
+        },
+      }),
+      peers: () => peerViews(runtime, discovery),
+      discoveryDiagnostics: () => discovery.diagnostics(),
+      onUnexpected,
+    });
+    apiListener = await listenHttp(localApi, {
+      host: '127.0.0.1',
+      port: config.apiPort,
+      label: 'local API',
+    });
+    const api = apiListener;
+    cleanups.push(() => api.close());
+
+    runtime.listening(peerApi.url, api.url);
+    const ready: RuntimeFile = {
+      peerId: identity.fingerprint,
+      name: config.name,
+      fingerprint: formatFingerprint(identity.fingerprint),
+      peerUrl: peerApi.url,
+      apiUrl: api.url,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+    };
+    if (config.dataDir !== undefined) {
+      await writeRuntimeFile(config.dataDir, ready);
+      const dir = config.dataDir;
+      cleanups.push(() => removeRuntimeFile(dir, process.pid));
+    } else {
+      io.stderr(`conclave api-token ${token}`);
+      io.stderr(
+        '(volatile peer without --data-dir: pass this token to CLI commands with --token or CONCLAVE_TOKEN)',
+      );
+    }
+    io.stdout(`conclave ready ${JSON.stringify(ready)}`);
+
+    let resolveClosed: () => void = () => undefined;
+    const closed = new Promise<void>((r) => (resolveClosed = r));
+    let shuttingDown: Promise<void> | undefined;
+    const shutdown = (reason: string): Promise<void> => {
+      shuttingDown ??= (async () => {
+        isStopping = true;
+        logger.info({ reason }, 'shutting down');
+        channel.close();
+        // Stop accepting first, let in-flight requests finish, then stop actors and flush the log.
+        await Promise.all([peerApi.close(), api.close()]);
+        await runtime.stop(reason);
+        await runCleanups();
+        logger.info('stopped');
+        resolveClosed();
+      })();
+      return shuttingDown;
+    };
+    return { ready, closed, shutdown };
+  } catch (err) {
+    await runCleanups();
+    throw err instanceof AppError
+      ? err
+      : new AppError('ERR_INTERNAL', 'the peer failed to start', { cause: err });
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * `subscribe` for stores that hold a {@link LogIndex}: each subscriber is a cursor into the
+ * position-ordered log. Catch-up and live tail are the same loop ("deliver from my cursor to the
+ * head"), so no event can be skipped or delivered twice, whatever is appended meanwhile, and
+ * appends made by a subscriber from inside its own callback are delivered after the current one.
+ *
+ * A long catch-up is delivered in slices of {@link SLICE} events per macrotask so it does not
+ * block the process; the order is unaffected.
+ */
+import { Observable, type Subscriber } from 'rxjs';
+import type { AppError } from '../errors.js';
+import type { RecordedEvent, SubscribeOptions } from './event-store.js';
+import type { LogIndex } from './log-index.js';
+import { allWindow } from './store-guards.js';
+
+const SLICE = 4_096;
+
+interface Cursor {
+  readonly subscriber: Subscriber<RecordedEvent>;
+  readonly prefix: string;
+  /** Index into `LogIndex.all` of the next event to look at (= its position - 1). */
+  next: number;
+  isPumping: boolean;
+  isScheduled: boolean;
+}
+
+export interface IndexFeed {
+  subscribe(options?: SubscribeOptions): Observable<RecordedEvent>;
+  /** Deliver events added to the index since the last call to every subscriber. */
+  notify(): void;
+  /** Deliver everything still pending, then complete every subscriber. */
+  complete(): void;
+}
+
+/**
+ * @example
+ * const feed = createIndexFeed(index, () => (isClosed ? closedError(description) : undefined));
+ * index.add(recorded);
+ * feed.notify();
+ */
+export function createIndexFeed(
+  index: LogIndex,
+  closedReason: () => AppError | undefined,
+): IndexFeed {
+  const cursors = new Set<Cursor>();
+
+  function pump(c: Cursor, isUnbounded: boolean): void {
+    // Re-entered from a subscriber that appended: the outer loop on the stack (same cursor) picks
+    // the new events up in order; recursing would only deepen the stack.
+    if (c.isPumping) return;
+    c.isPumping = true;
+    try {
+      const all = index.all;
+      let budget = isUnbounded ? Number.POSITIVE_INFINITY : SLICE;
+      while (c.next < all.length) {
+        if (c.subscriber.closed) return;
+        if (budget-- <= 0) {
+          schedule(c);
+          return;
+        }
+        const e = all[c.next++] as RecordedEvent;
+        if (c.prefix === '' || e.stream.startsWith(c.prefix)) c.subscriber.next(e);
+      }
+    } finally {
+      c.isPumping = false;
+    }
+  }
+
+  function schedule(c: Cursor): void {
+    if (c.isScheduled) return;
+    c.isScheduled = true;
+    setImmediate(() => {
+      c.isScheduled = false;
+      if (cursors.has(c)) pump(c, false);
+    });
+  }
+
+  return {
+    subscribe(options) {
+      return new Observable<RecordedEvent>((subscriber) => {
+        const reason = closedReason();
+        if (reason) {
+          subscriber.error(reason);
+          return undefined;
+        }
+        const { after, prefix } = allWindow(options);
+        const c: Cursor = { subscriber, prefix, next: after, isPumping: false, isScheduled: false };
+        cursors.add(c);
+        pump(c, false);
+        return () => {
+          cursors.delete(c);
+        };
+      });
+    },
+    notify() {
+      for (const c of cursors) pump(c, false);
+    },
+    complete() {
+      for (const c of [...cursors]) {
+        pump(c, true);
+        cursors.delete(c);
+        c.subscriber.complete();
+      }
+    },
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * The local API (127.0.0.1 only): what the CLI, scripts and curl talk to. Routes never touch
+ * actors directly: commands go out on a request channel, reads come from injected ports.
+ *
+ * @example
+ * const app = createLocalApi({ token, getPort: () => 7401, channel, log: store, health });
+ */
+import express, { type Express, type Request } from 'express';
+import { z } from 'zod';
+import { AppError } from '../../errors.js';
+import type { EventStore, RecordedEvent } from '../../store/event-store.js';
+import type { RequestChannel } from '../request-channel.js';
+import {
+  limitDeclaredBody,
+  requireJsonBody,
+  requireLoopbackHost,
+  requireSameOrigin,
+  requireToken,
+} from './local-guards.js';
+import { notFoundHandler, problemHandler } from './problem.js';
+import { streamSse } from './sse.js';
+import { filter, map } from 'rxjs';
+
+export type LocalQuery = { readonly type: 'info.query' };
+
+export interface HealthReport {
+  readonly status: 'ok' | 'degraded' | 'stopping';
+  readonly [fact: string]: unknown;
+}
+
+export interface LocalApiDeps {
+  readonly token: string;
+  /** The port the API listens on (known only after listen). */
+  readonly getPort: () => number;
+  readonly channel: RequestChannel<LocalQuery, unknown>;
+  readonly log: Pick<EventStore, 'readAll' | 'subscribe'>;
+  readonly health: () => HealthReport;
+  /** Known peers, as `GET /api/peers` lists them. */
+  readonly peers: () => readonly unknown[];
+  readonly discoveryDiagnostics: () => unknown;
+  readonly onUnexpected: (err: unknown) => void;
+  /** Default 64 KiB. */
+  readonly maxBodyBytes?: number;
+}
+
+const LogQuery = z.object({
+  stream: z.string().min(1).max(256).optional(),
+  prefix: z.string().min(1).max(256).optional(),
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(5_000).default(500),
+  follow: z.enum(['true', 'false', '1', '0']).optional(),
+});
+
+function parseQuery<T>(schema: z.ZodType<T>, req: Request): T {
+  const r = schema.safeParse(req.query);
+  if (!r.success) {
+    const first = r.error.issues[0];
+    throw new AppError(
+      'ERR_INVALID_ARGUMENT',
+      `bad query parameter ${first?.path.join('.') ?? ''}: ${first?.message ?? 'invalid'}`,
+    );
+  }
+  return r.data;
+}
+
+function wantsEventStream(req: Request): boolean {
+  return (req.headers.accept ?? '').includes('text/event-stream');
+}
+
+export function createLocalApi(deps: LocalApiDeps): Express {
+  const app = express();
+  const maxBody = deps.maxBodyBytes ?? 64 * 1024;
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use(requireLoopbackHost);
+  app.use(requireSameOrigin(deps.getPort));
+  app.get('/api/health', (_req, res) => {
+    res.json(deps.health());
+  });
+  app.use(requireToken(deps.token));
+  app.use(limitDeclaredBody(maxBody));
+  app.use(requireJsonBody);
+  app.use(express.json({ limit: maxBody, strict: true }));
+
+  app.get('/api/info', async (_req, res) => {
+    res.json(await deps.channel.request({ type: 'info.query' }));
+  });
+
+  app.get('/api/peers', (_req, res) => {
+    res.json(deps.peers());
+  });
+
+  app.get('/api/diagnostics/discovery', (_req, res) => {
+    res.json(deps.discoveryDiagnostics());
+  });
+
+  app.get('/api/log', async (req, res) => {
+    const q = parseQuery(LogQuery, req);
+    const matches = (e: RecordedEvent): boolean => q.stream === undefined || e.stream === q.stream;
+    const prefix = q.stream ?? q.prefix;
+    if (wantsEventStream(req) || q.follow === 'true' || q.follow === '1') {
+      const lastEventId = Number(req.headers['last-event-id'] ?? Number.NaN);
+      const after = Number.isInteger(lastEventId) && lastEventId >= 0 ? lastEventId : q.after;
+      const items$ = deps.log
+        .subscribe({ after, ...(prefix !== undefined ? { streamPrefix: prefix } : {}) })
+        .pipe(
+          filter(matches),
+          map((e) => ({ id: String(e.position), event: 'log', data: e })),
+        );
+      streamSse(req, res, items$);
+      return;
+    }
+    const scanned = await deps.log.readAll({
+      after: q.after,
+      limit: q.limit,
+      ...(prefix !== undefined ? { streamPrefix: prefix } : {}),
+    });
+    // `scannedTo` lets a client page on even when an exact-stream filter dropped entries.
+    res.json({ entries: scanned.filter(matches), scannedTo: scanned.at(-1)?.position ?? q.after });
+  });
+
+  app.use(notFoundHandler);
+  app.use(problemHandler({ onUnexpected: deps.onUnexpected }));
+  return app;
+}

@@ -1,0 +1,126 @@
+/**
+ * The single place where error codes become HTTP statuses. Every error leaves as
+ * `application/problem+json` `{type, title, status, code, detail}`; no stack traces, no internals.
+ */
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { AppError, type ErrorCode } from '../../errors.js';
+
+const STATUS: Readonly<Partial<Record<ErrorCode, number>>> = {
+  ERR_INVALID_JSON: 400,
+  ERR_INVALID_MESSAGE: 400,
+  ERR_INVALID_ARGUMENT: 400,
+  ERR_CRYPTO_INPUT: 400,
+  ERR_UNAUTHORIZED: 401,
+  ERR_BAD_SIGNATURE: 401,
+  ERR_FORBIDDEN_HOST: 403,
+  ERR_FORBIDDEN_ORIGIN: 403,
+  ERR_NOT_MEMBER: 403,
+  ERR_NOT_FOUND: 404,
+  ERR_METHOD_NOT_ALLOWED: 405,
+  ERR_VERSION_CONFLICT: 409,
+  ERR_STORE_LOCKED: 409,
+  ERR_BODY_TOO_LARGE: 413,
+  ERR_UNSUPPORTED_MEDIA_TYPE: 415,
+  ERR_DECRYPT_FAILED: 422,
+  ERR_HANDSHAKE_FAILED: 422,
+  ERR_PEER_UNREACHABLE: 502,
+  ERR_OVERLOADED: 503,
+  ERR_SHUTTING_DOWN: 503,
+  ERR_NOT_RUNNING: 503,
+  ERR_STORE_UNAVAILABLE: 503,
+  ERR_TIMEOUT: 504,
+};
+
+const TITLE: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+export function statusOf(code: ErrorCode): number {
+  return STATUS[code] ?? 500;
+}
+
+export function sendProblem(
+  res: Response,
+  code: ErrorCode,
+  detail: string,
+  extra?: Readonly<Record<string, unknown>>,
+): void {
+  const status = statusOf(code);
+  if (res.headersSent) return;
+  res
+    .status(status)
+    .type('application/problem+json')
+    .send(
+      JSON.stringify({
+        type: `urn:conclave:error:${code}`,
+        title: TITLE[status] ?? 'Error',
+        status,
+        code,
+        detail,
+        ...extra,
+      }),
+    );
+}
+
+/** body-parser reports its failures with a `type` string; these are client errors, not ours. */
+function fromBodyParser(err: unknown): AppError | undefined {
+  if (typeof err !== 'object' || err === null || !('type' in err)) return undefined;
+  switch (err.type) {
+    case 'entity.parse.failed':
+      return new AppError('ERR_INVALID_JSON', 'the request body is not valid JSON');
+    case 'entity.too.large':
+      return new AppError(
+        'ERR_BODY_TOO_LARGE',
+        'the request body is larger than this route accepts',
+      );
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError('ERR_UNSUPPORTED_MEDIA_TYPE', 'unsupported body encoding or charset');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new AppError('ERR_INVALID_ARGUMENT', 'the request body could not be read');
+    default:
+      return undefined;
+  }
+}
+
+export interface ProblemHandlerDeps {
+  /** Called for errors that are not AppErrors: our bugs, logged with their stack. */
+  readonly onUnexpected: (err: unknown) => void;
+}
+
+export function problemHandler(deps: ProblemHandlerDeps): ErrorRequestHandler {
+  return (err: unknown, _req, res, _next) => {
+    const known = err instanceof AppError ? err : fromBodyParser(err);
+    if (known) {
+      const safeDetails =
+        known.details && known.code !== 'ERR_DECRYPT_FAILED' ? known.details : undefined;
+      sendProblem(
+        res,
+        known.code,
+        known.message,
+        safeDetails ? { details: safeDetails } : undefined,
+      );
+      return;
+    }
+    deps.onUnexpected(err);
+    sendProblem(res, 'ERR_INTERNAL', 'an internal error occurred; see the peer log');
+  };
+}
+
+export const notFoundHandler: RequestHandler = (req, res) => {
+  sendProblem(res, 'ERR_NOT_FOUND', `no route for ${req.method} ${req.path}`);
+};

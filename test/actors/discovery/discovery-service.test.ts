@@ -1,0 +1,168 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createActor } from 'xstate';
+import {
+  createDiscoveryService,
+  type DiscoveryService,
+} from '../../../src/actors/discovery/discovery-service.js';
+import {
+  exportPublicKey,
+  generateIdentity,
+  sign,
+  SignatureDomains,
+  toBase64Url,
+} from '../../../src/crypto/index.js';
+import { discoveryMachine, type DiscoveryEvent } from '../../../src/machines/discovery.machine.js';
+import { beaconSigningFields, type UnsignedBeacon } from '../../../src/protocol/beacon.codec.js';
+import { createFakeBus } from '../../support/fake-multicast.js';
+
+const services: DiscoveryService[] = [];
+afterEach(() => services.splice(0).forEach((s) => s.stop()));
+
+describe('discovery service', () => {
+  it('two peers on one bus find each other and tell their actor only about changes', async () => {
+    const bus = createFakeBus();
+    const [a, b] = await Promise.all([generateIdentity('ed25519'), generateIdentity('ed25519')]);
+    const eventsA: DiscoveryEvent[] = [];
+    const actorA = createActor(discoveryMachine, {
+      input: { stream: 'discovery', selfPeerId: a.fingerprint, maxPeers: 10 },
+    }).start();
+    const sa = createDiscoveryService(
+      { identity: a, name: 'a', peerPort: 7400, addresses: ['127.0.0.1'], intervalMs: 20 },
+      {
+        multicast: bus.join('127.0.0.1'),
+        send: (e) => {
+          eventsA.push(e);
+          actorA.send(e);
+        },
+        rooms: () => [],
+      },
+    );
+    const sb = createDiscoveryService(
+      { identity: b, name: 'b', peerPort: 7500, addresses: ['127.0.0.2'], intervalMs: 20 },
+      { multicast: bus.join('127.0.0.2'), send: () => undefined, rooms: () => [] },
+    );
+    services.push(sa, sb);
+    sa.start();
+    sb.start();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(actorA.getSnapshot().context.peers[b.fingerprint]).toMatchObject({
+      name: 'b',
+      urls: ['http://127.0.0.2:7500'],
+      via: 'multicast',
+    });
+    expect(sa.stats().beaconsAccepted).toBeGreaterThan(2);
+    // Many beacons arrived, but the actor accepted one change (the others changed nothing).
+    const before = actorA.getSnapshot();
+    actorA.send(eventsA.at(-1)!);
+    expect(actorA.getSnapshot()).toBe(before);
+  });
+
+  it('expires a peer that stops sending', async () => {
+    const bus = createFakeBus();
+    const [a, b] = await Promise.all([generateIdentity('ed25519'), generateIdentity('ed25519')]);
+    const seen: string[] = [];
+    const sa = createDiscoveryService(
+      {
+        identity: a,
+        name: 'a',
+        peerPort: 1,
+        addresses: ['127.0.0.1'],
+        intervalMs: 1_000,
+        ttlMs: 100,
+      },
+      { multicast: bus.join('127.0.0.1'), send: (e) => seen.push(e.type), rooms: () => [] },
+    );
+    const sb = createDiscoveryService(
+      { identity: b, name: 'b', peerPort: 2, addresses: ['127.0.0.2'], intervalMs: 10_000 },
+      { multicast: bus.join('127.0.0.2'), send: () => undefined, rooms: () => [] },
+    );
+    services.push(sa);
+    sa.start();
+    sb.start();
+    sb.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen).toEqual(['peer.seen', 'peer.expired']);
+  });
+
+  it('survives 10 000 forged beacons with a bounded table and counters that add up', async () => {
+    const bus = createFakeBus();
+    const a = await generateIdentity('ed25519');
+    const sybil = await Promise.all(Array.from({ length: 40 }, () => generateIdentity('ed25519')));
+    const maxPeers = 16;
+    const actor = createActor(discoveryMachine, {
+      input: { stream: 'discovery', selfPeerId: a.fingerprint, maxPeers },
+    }).start();
+    const sa = createDiscoveryService(
+      {
+        identity: a,
+        name: 'a',
+        peerPort: 1,
+        addresses: ['127.0.0.1'],
+        intervalMs: 60_000,
+        maxPeers,
+      },
+      { multicast: bus.join('127.0.0.1'), send: (e) => actor.send(e), rooms: () => [] },
+    );
+    services.push(sa);
+    sa.start();
+    const now = Date.now();
+    let n = 0;
+    const kinds = { garbage: 0, badSig: 0, spoofed: 0, sybil: 0 };
+    for (let i = 0; i < 10_000; i++) {
+      const from = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+      const id = sybil[i % sybil.length]!;
+      const unsigned: UnsignedBeacon = {
+        v: 1,
+        type: 'beacon',
+        peerId: id.fingerprint,
+        name: `s${i}`,
+        kind: 'ed25519',
+        publicKey: exportPublicKey(id),
+        port: 7400,
+        addrs: [from],
+        rooms: [],
+        ts: now,
+        seq: i,
+      };
+      const sig = toBase64Url(
+        sign(id.privateKey, SignatureDomains.beacon, beaconSigningFields(unsigned)),
+      );
+      switch (i % 4) {
+        case 0:
+          bus.inject(randomBytes(200), from, now);
+          kinds.garbage++;
+          break;
+        case 1:
+          bus.inject(
+            Buffer.from(JSON.stringify({ ...unsigned, sig: toBase64Url(randomBytes(64)) })),
+            from,
+            now,
+          );
+          kinds.badSig++;
+          break;
+        case 2:
+          bus.inject(
+            Buffer.from(JSON.stringify({ ...unsigned, peerId: '0'.repeat(64), sig })),
+            from,
+            now,
+          );
+          kinds.spoofed++;
+          break;
+        default:
+          bus.inject(Buffer.from(JSON.stringify({ ...unsigned, sig })), from, now);
+          kinds.sybil++;
+      }
+      n++;
+    }
+    const st = sa.stats();
+    expect(n).toBe(10_000);
+    expect(st.dropped.malformed).toBe(kinds.garbage);
+    expect(st.dropped['bad-signature']).toBe(kinds.badSig);
+    expect(st.dropped.spoofed).toBe(kinds.spoofed);
+    // every sybil beacon verified; only maxPeers of them made it into the table
+    expect(st.beaconsAccepted + st.dropped.replayed).toBeLessThanOrEqual(kinds.sybil);
+    expect(st.tableSize).toBeLessThanOrEqual(maxPeers);
+    expect(Object.keys(actor.getSnapshot().context.peers).length).toBeLessThanOrEqual(maxPeers);
+  });
+});
