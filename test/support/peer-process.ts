@@ -31,7 +31,8 @@ export async function startPeer(
 ): Promise<PeerProcess> {
   const child = spawn(process.execPath, cliArgs(['serve', ...args]), {
     cwd: repoRoot,
-    env: { ...process.env, CONCLAVE_LOG_LEVEL: 'warn', ...env },
+    // Discovery beacons stay on loopback in tests: never onto the host's network.
+    env: { ...process.env, CONCLAVE_LOG_LEVEL: 'warn', CONCLAVE_INTERFACE: 'lo', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
