@@ -17,6 +17,12 @@ import { createActor, type Actor, type ActorRefFrom } from 'xstate';
 import type { Subscription } from 'rxjs';
 import { PEER_MACHINE_VERSION, peerMachine, type PeerInfo } from '../machines/peer.machine.js';
 import {
+  TRUST_MACHINE_VERSION,
+  type Pin,
+  type TrustEvent,
+  type trustMachine,
+} from '../machines/trust.machine.js';
+import {
   DISCOVERY_MACHINE_VERSION,
   type discoveryMachine,
   type DiscoveryEvent,
@@ -24,15 +30,19 @@ import {
 } from '../machines/discovery.machine.js';
 import type { EventStore } from '../store/event-store.js';
 import type { RequestChannel } from '../transport/request-channel.js';
-import type { LocalQuery } from '../transport/http/local-api.js';
+import type { LocalRequest } from '../transport/http/local-api.js';
+import { parseFingerprint } from '../crypto/index.js';
+import { resolvePeerId } from './peer-directory.js';
 import { AppError } from '../errors.js';
 import { createLogWriter, type LogWriter } from './log-writer.js';
 import { createRecorder } from './recorder.js';
+import { createEventHub, type EventHub } from './event-hub.js';
 import type { RuntimeEvents } from './runtime-events.js';
 
 export const MACHINE_VERSIONS: Readonly<Record<string, number>> = {
   peer: PEER_MACHINE_VERSION,
   discovery: DISCOVERY_MACHINE_VERSION,
+  trust: TRUST_MACHINE_VERSION,
 };
 
 export interface PeerRuntimeInit {
@@ -46,6 +56,8 @@ export interface PeerRuntimeInit {
   readonly logHighWaterMark?: number;
   /** Largest number of LAN peers kept by discovery (default 512). */
   readonly maxPeers?: number;
+  /** Trust pins to start from (the data dir's projection). */
+  readonly initialPins?: Readonly<Record<string, Pin>>;
 }
 
 export interface PeerRuntimeDeps {
@@ -60,14 +72,21 @@ export interface PeerRuntime {
   /** The root actor's stream, `peer:<peerId>`. */
   readonly stream: string;
   /** Feed a local request stream into the actors and route their replies back. */
-  attach(channel: RequestChannel<LocalQuery, unknown>): void;
+  attach(channel: RequestChannel<LocalRequest, unknown>): void;
   start(): void;
   listening(peerUrl: string, apiUrl: string): void;
   info(): PeerInfo;
+  /** The local push feed (`GET /api/events`). */
+  readonly hub: EventHub;
+  /** Raise a security event (on `/api/events` and the emitter). */
+  alert(kind: string, peerId: string | null, detail: string): void;
   /** Deliver a discovery change to the discovery actor. */
   discovered(event: DiscoveryEvent): void;
   /** Peers the discovery actor knows now. */
   knownPeers(): readonly KnownPeer[];
+  /** Change a trust pin; returns the pin after the change (unchanged if nothing applied). */
+  trust(event: TrustEvent): Pin | undefined;
+  pins(): Readonly<Record<string, Pin>>;
   /** Stop the actors, flush the log. Idempotent. */
   stop(reason: string): Promise<void>;
 }
@@ -76,6 +95,7 @@ export function createPeerRuntime(init: PeerRuntimeInit, deps: PeerRuntimeDeps):
   const now = deps.now ?? (() => new Date());
   const events = new EventEmitter<RuntimeEvents>();
   const stream = `peer:${init.peerId}`;
+  const hub = createEventHub({ now });
   const writer = createLogWriter(
     init.logHighWaterMark === undefined ? {} : { highWaterMark: init.logHighWaterMark },
     {
@@ -99,6 +119,7 @@ export function createPeerRuntime(init: PeerRuntimeInit, deps: PeerRuntimeDeps):
       store: init.store,
       version: init.version,
       maxPeers: init.maxPeers ?? 512,
+      initialPins: init.initialPins ?? {},
     },
     inspect: recorder,
   });
@@ -107,6 +128,29 @@ export function createPeerRuntime(init: PeerRuntimeInit, deps: PeerRuntimeDeps):
 
   function discoveryRef(): ActorRefFrom<typeof discoveryMachine> | undefined {
     return actor.system.get('discovery') as ActorRefFrom<typeof discoveryMachine> | undefined;
+  }
+
+  function trustRef(): ActorRefFrom<typeof trustMachine> | undefined {
+    return actor.system.get('trust') as ActorRefFrom<typeof trustMachine> | undefined;
+  }
+
+  function setTrust(r: Extract<LocalRequest, { type: 'trust.set' }>): Pin {
+    const known = Object.keys(discoveryRef()?.getSnapshot().context.peers ?? {});
+    const pinned = Object.keys(trustRef()?.getSnapshot().context.pins ?? {});
+    const peerId = resolvePeerId(r.peerId, [...known, ...pinned]);
+    if (peerId === init.peerId) throw new AppError('ERR_INVALID_ARGUMENT', 'that is this peer');
+    if (r.fingerprint !== undefined && parseFingerprintOrNull(r.fingerprint) !== peerId) {
+      throw new AppError(
+        'ERR_FINGERPRINT_MISMATCH',
+        'the fingerprint you checked is not the one of this peer id: do not verify it; the key may not be who you think',
+      );
+    }
+    const at = now().toISOString();
+    const type =
+      r.change === 'verify' ? 'pin.verify' : r.change === 'unverify' ? 'pin.unverify' : 'pin.block';
+    const pin = runtime.trust({ type, peerId, at });
+    if (!pin) throw new AppError('ERR_NOT_FOUND', `no trust pin for ${peerId} to change`);
+    return pin;
   }
 
   function infoOf(): PeerInfo {
@@ -121,8 +165,9 @@ export function createPeerRuntime(init: PeerRuntimeInit, deps: PeerRuntimeDeps):
     return result;
   }
 
-  return {
+  const runtime: PeerRuntime = {
     events,
+    hub,
     actor,
     writer,
     stream,
@@ -132,6 +177,18 @@ export function createPeerRuntime(init: PeerRuntimeInit, deps: PeerRuntimeDeps):
           switch (request.type) {
             case 'info.query':
               actor.send({ type: 'info.query', requestId });
+              return;
+            case 'trust.set':
+              try {
+                channel.respond(requestId, setTrust(request));
+              } catch (err) {
+                channel.fail(
+                  requestId,
+                  err instanceof AppError
+                    ? err
+                    : new AppError('ERR_INTERNAL', 'trust change failed', { cause: err }),
+                );
+              }
               return;
           }
         }),
@@ -148,7 +205,41 @@ export function createPeerRuntime(init: PeerRuntimeInit, deps: PeerRuntimeDeps):
     },
     info: infoOf,
     discovered(event) {
-      discoveryRef()?.send(event);
+      const ref = discoveryRef();
+      if (!ref) return;
+      const before = ref.getSnapshot().context.peers[event.peerId];
+      ref.send(event);
+      const after = ref.getSnapshot().context.peers[event.peerId];
+      if (before === after) return;
+      const change =
+        before === undefined ? 'discovered' : after === undefined ? 'expired' : 'changed';
+      const view = after ?? before;
+      hub.publish('peer', {
+        change,
+        peerId: event.peerId,
+        name: view?.name ?? null,
+        via: view?.via ?? null,
+        urls: view?.urls ?? [],
+      });
+    },
+    alert(kind, peerId, detail) {
+      const at = now().toISOString();
+      hub.publish('security', { kind, peerId, detail });
+      events.emit('security:alert', { kind, peerId, detail, at });
+    },
+    trust(event) {
+      const ref = trustRef();
+      const before = ref?.getSnapshot().context.pins[event.peerId];
+      ref?.send(event);
+      const pin = ref?.getSnapshot().context.pins[event.peerId];
+      if (pin && pin !== before) {
+        events.emit('trust:changed', pin);
+        hub.publish('peer', { change: 'trust', peerId: pin.peerId, trust: pin.state });
+      }
+      return pin;
+    },
+    pins() {
+      return trustRef()?.getSnapshot().context.pins ?? {};
     },
     knownPeers() {
       return Object.values(discoveryRef()?.getSnapshot().context.peers ?? {});
@@ -161,9 +252,19 @@ export function createPeerRuntime(init: PeerRuntimeInit, deps: PeerRuntimeDeps):
         actor.send({ type: 'peer.stopped', at: now().toISOString() });
         await writer.flush();
         actor.stop();
+        hub.close();
         events.emit('peer:stopped');
       })();
       return stopping;
     },
   };
+  return runtime;
+}
+
+function parseFingerprintOrNull(text: string): string | null {
+  try {
+    return parseFingerprint(text);
+  } catch {
+    return null;
+  }
 }

@@ -21,3 +21,11 @@ export function clientOptions(cmd: Command): Command {
     )
     .option('--json', 'machine-readable output', false);
 }
+
+/** What `clientOptions` adds to a command's options. */
+export interface ClientOpts {
+  dataDir: string;
+  api?: string;
+  token?: string;
+  json: boolean;
+}

@@ -4,6 +4,7 @@ import { SOFTWARE_VERSION } from '../protocol/version.js';
 import { registerInfoCommand } from './commands/info.js';
 import { registerLogCommand } from './commands/log.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerPeersCommands } from './commands/peers.js';
 
 export function buildProgram(): Command {
   const program = new Command('conclave')
@@ -28,6 +29,7 @@ Every serve flag can also be set as CONCLAVE_<FLAG> (e.g. CONCLAVE_API_PORT=7501
     );
   registerServeCommand(program);
   registerInfoCommand(program);
+  registerPeersCommands(program);
   registerLogCommand(program);
   return program;
 }

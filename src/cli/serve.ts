@@ -14,7 +14,7 @@ import { SOFTWARE_VERSION } from '../protocol/version.js';
 import type { EventStore } from '../store/event-store.js';
 import { openEventStore } from '../store/open-event-store.js';
 import { listenHttp, type HttpListener } from '../transport/http/http-server.js';
-import { createLocalApi, type LocalQuery } from '../transport/http/local-api.js';
+import { createLocalApi, type LocalRequest } from '../transport/http/local-api.js';
 import { createPeerApi } from '../transport/http/peer-api.js';
 import { createRequestChannel } from '../transport/request-channel.js';
 import {
@@ -26,7 +26,9 @@ import {
   type RuntimeFile,
 } from './data-dir.js';
 import type { ServeConfig } from './serve-config.js';
-import { peerViews, startDiscovery } from './serve-discovery.js';
+import { startDiscovery } from './serve-discovery.js';
+import { createPinsWriter, loadPins } from './pins-file.js';
+import { listPeers } from '../actors/peer-directory.js';
 
 export interface RunningPeer {
   readonly ready: RuntimeFile;
@@ -76,11 +78,20 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
         identityKind: identity.kind,
         store: store.description,
         version: SOFTWARE_VERSION,
+        initialPins:
+          config.dataDir !== undefined && !config.isVolatile ? await loadPins(config.dataDir) : {},
       },
       { store },
     );
+    if (config.dataDir !== undefined && !config.isVolatile) {
+      const pinsWriter = createPinsWriter(config.dataDir, (err) =>
+        logger.error({ err }, 'saving pins.json failed'),
+      );
+      runtime.events.on('trust:changed', () => pinsWriter.save(runtime.pins()));
+      cleanups.push(() => pinsWriter.flush());
+    }
     runtime.events.on('log:error', (e) => logger.error(e, 'event log append failed'));
-    const channel = createRequestChannel<LocalQuery, unknown>();
+    const channel = createRequestChannel<LocalRequest, unknown>();
     runtime.attach(channel);
     runtime.start();
 
@@ -120,7 +131,14 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
           failed: runtime.writer.failedCount,
         },
       }),
-      peers: () => peerViews(runtime, discovery),
+      peers: () =>
+        listPeers({
+          known: runtime.knownPeers(),
+          pins: runtime.pins(),
+          lastSeenMs: (id) => discovery.lastSeen(id),
+          formatFingerprint,
+        }),
+      feed: (after) => runtime.hub.events$(after),
       discoveryDiagnostics: () => discovery.diagnostics(),
       onUnexpected,
     });

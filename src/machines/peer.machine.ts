@@ -7,6 +7,7 @@
  */
 import { assign, emit, setup, spawnChild } from 'xstate';
 import { discoveryMachine } from './discovery.machine.js';
+import { trustMachine, type Pin } from './trust.machine.js';
 
 export const PEER_MACHINE_VERSION = 1;
 
@@ -20,9 +21,11 @@ export interface PeerInput {
   readonly version: string;
   /** Largest number of LAN peers the discovery actor keeps. */
   readonly maxPeers: number;
+  /** Trust pins loaded at start; handed to the trust actor, not kept here. */
+  readonly initialPins?: Readonly<Record<string, Pin>>;
 }
 
-export interface PeerContext extends PeerInput {
+export interface PeerContext extends Omit<PeerInput, 'initialPins'> {
   readonly peerUrl: string | null;
   readonly apiUrl: string | null;
   readonly startedAt: string | null;
@@ -52,7 +55,7 @@ export type PeerEvent =
 export type PeerEmitted = { type: 'reply'; requestId: string; result: PeerInfo };
 
 export const peerMachine = setup({
-  actors: { discovery: discoveryMachine },
+  actors: { discovery: discoveryMachine, trust: trustMachine },
   types: {
     input: {} as PeerInput,
     context: {} as PeerContext,
@@ -95,7 +98,7 @@ export const peerMachine = setup({
   },
 }).createMachine({
   id: 'peer',
-  context: ({ input }) => ({
+  context: ({ input: { initialPins: _pins, ...input } }) => ({
     ...input,
     peerUrl: null,
     apiUrl: null,
@@ -104,15 +107,25 @@ export const peerMachine = setup({
     stopReason: null,
   }),
   initial: 'starting',
-  entry: spawnChild('discovery', {
-    id: 'discovery',
-    systemId: 'discovery',
-    input: ({ context }) => ({
-      stream: 'discovery',
-      selfPeerId: context.peerId,
-      maxPeers: context.maxPeers,
+  entry: [
+    spawnChild('discovery', {
+      id: 'discovery',
+      systemId: 'discovery',
+      input: ({ context }) => ({
+        stream: 'discovery',
+        selfPeerId: context.peerId,
+        maxPeers: context.maxPeers,
+      }),
     }),
-  }),
+    spawnChild('trust', {
+      id: 'trust',
+      systemId: 'trust',
+      input: ({ event }) => ({
+        stream: 'trust',
+        pins: (event as { input?: PeerInput }).input?.initialPins ?? {},
+      }),
+    }),
+  ],
   on: {
     'info.query': { actions: 'replyInfo' },
   },

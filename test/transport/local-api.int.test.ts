@@ -1,3 +1,4 @@
+import { EMPTY } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryEventStore } from '../../src/store/memory-event-store.js';
 import { listenHttp, type HttpListener } from '../../src/transport/http/http-server.js';
@@ -29,6 +30,7 @@ describe('local API guards', () => {
         log: store,
         health: () => ({ status: 'ok' }),
         peers: () => [],
+        feed: () => EMPTY,
         discoveryDiagnostics: () => ({ enabled: false }),
         onUnexpected: (e) => unexpected.push(e),
       }),

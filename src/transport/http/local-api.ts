@@ -19,9 +19,27 @@ import {
 } from './local-guards.js';
 import { notFoundHandler, problemHandler } from './problem.js';
 import { streamSse } from './sse.js';
-import { filter, map } from 'rxjs';
+import { filter, map, type Observable } from 'rxjs';
 
-export type LocalQuery = { readonly type: 'info.query' };
+/** Requests the local API hands to the runtime (through the request channel). */
+export type LocalRequest =
+  | { readonly type: 'info.query' }
+  | {
+      readonly type: 'trust.set';
+      readonly peerId: string;
+      readonly change: 'verify' | 'unverify' | 'block';
+      readonly fingerprint?: string;
+    };
+/** @deprecated old name of `LocalRequest`. */
+export type LocalQuery = LocalRequest;
+
+/** A public event on the local push feed (`GET /api/events`). */
+export interface FeedEvent {
+  readonly id: number;
+  readonly type: string;
+  readonly at: string;
+  readonly data: unknown;
+}
 
 export interface HealthReport {
   readonly status: 'ok' | 'degraded' | 'stopping';
@@ -32,7 +50,9 @@ export interface LocalApiDeps {
   readonly token: string;
   /** The port the API listens on (known only after listen). */
   readonly getPort: () => number;
-  readonly channel: RequestChannel<LocalQuery, unknown>;
+  readonly channel: RequestChannel<LocalRequest, unknown>;
+  /** The push feed: buffered events after `afterId`, then live. */
+  readonly feed: (afterId: number) => Observable<FeedEvent>;
   readonly log: Pick<EventStore, 'readAll' | 'subscribe'>;
   readonly health: () => HealthReport;
   /** Known peers, as `GET /api/peers` lists them. */
@@ -90,6 +110,56 @@ export function createLocalApi(deps: LocalApiDeps): Express {
 
   app.get('/api/peers', (_req, res) => {
     res.json(deps.peers());
+  });
+
+  const VerifyBody = z
+    .strictObject({ fingerprint: z.string().min(16).max(200).optional() })
+    .optional();
+  const PeerIdParam = z
+    .string()
+    .regex(/^[0-9a-f]{4,64}$/i, 'a peer id (hex) or a unique prefix of at least 4');
+  const trustRoute =
+    (change: 'verify' | 'unverify' | 'block') =>
+    async (req: Request, res: express.Response): Promise<void> => {
+      const peerId = PeerIdParam.safeParse(req.params.peerId);
+      if (!peerId.success)
+        throw new AppError(
+          'ERR_INVALID_ARGUMENT',
+          `peerId must be ${peerId.error.issues[0]?.message ?? 'hex'}`,
+        );
+      const body = VerifyBody.safeParse(req.body);
+      if (!body.success)
+        throw new AppError('ERR_INVALID_ARGUMENT', 'body must be {} or {"fingerprint": "…"}');
+      const fingerprint = change === 'verify' ? body.data?.fingerprint : undefined;
+      res.json(
+        await deps.channel.request({
+          type: 'trust.set',
+          peerId: peerId.data.toLowerCase(),
+          change,
+          ...(fingerprint !== undefined ? { fingerprint } : {}),
+        }),
+      );
+    };
+  app.post('/api/peers/:peerId/verify', trustRoute('verify'));
+  app.delete('/api/peers/:peerId/verify', trustRoute('unverify'));
+  app.post('/api/peers/:peerId/block', trustRoute('block'));
+
+  app.get('/api/events', (req, res) => {
+    const lastEventId = Number(req.headers['last-event-id'] ?? req.query.after ?? 0);
+    const after = Number.isInteger(lastEventId) && lastEventId >= 0 ? lastEventId : 0;
+    streamSse(
+      req,
+      res,
+      deps
+        .feed(after)
+        .pipe(
+          map((e) => ({
+            id: String(e.id),
+            event: e.type,
+            data: { at: e.at, ...(e.data as object) },
+          })),
+        ),
+    );
   });
 
   app.get('/api/diagnostics/discovery', (_req, res) => {
