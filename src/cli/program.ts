@@ -15,6 +15,7 @@ export function buildProgram(): Command {
     )
     .version(SOFTWARE_VERSION, '-V, --version')
     .showSuggestionAfterError(true)
+    .enablePositionalOptions()
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true })
     .addHelpText(
       'after',

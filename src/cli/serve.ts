@@ -29,6 +29,7 @@ import type { ServeConfig } from './serve-config.js';
 import { startDiscovery } from './serve-discovery.js';
 import { createPinsWriter, loadPins } from './pins-file.js';
 import { listPeers } from '../actors/peer-directory.js';
+import { actorTree } from '../actors/actor-tree.js';
 
 export interface RunningPeer {
   readonly ready: RuntimeFile;
@@ -139,6 +140,7 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
           formatFingerprint,
         }),
       feed: (after) => runtime.hub.events$(after),
+      actors: () => [actorTree(runtime.actor)],
       discoveryDiagnostics: () => discovery.diagnostics(),
       onUnexpected,
     });

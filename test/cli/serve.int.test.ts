@@ -62,6 +62,25 @@ describe('conclave serve', () => {
       state: 'running',
     });
 
+    const actors = await http(`${peer.ready.apiUrl}/api/actors`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(actors.json).toEqual([
+      expect.objectContaining({
+        machine: 'peer',
+        stream: `peer:${peer.ready.peerId}`,
+        state: 'running',
+        children: expect.arrayContaining([
+          expect.objectContaining({
+            machine: 'discovery',
+            stream: 'discovery',
+            state: 'listening',
+          }),
+          expect.objectContaining({ machine: 'trust', stream: 'trust', state: 'ready' }),
+        ]),
+      }),
+    ]);
+
     const hello = await http(`${peer.ready.peerUrl}/p2p/v1/hello`);
     expect(hello.json).toMatchObject({ v: 1, peerId: peer.ready.peerId, identityKind: 'ed25519' });
 

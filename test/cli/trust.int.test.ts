@@ -114,6 +114,11 @@ describe('trust pins from the CLI', () => {
       'pin.unverify',
     ]);
 
+    const replay = await runCli(['log', 'replay', '--stream', 'trust', '--data-dir', da]);
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(replay.stdout).toContain('every replayed state matches the recorded one');
+    expect(replay.stdout).toContain('pin.block');
+
     // …and to pins.json (0600), so trust survives a restart
     expect((await stat(join(da, 'pins.json'))).mode & 0o777).toBe(0o600);
     expect(await a.stop()).toBe(0);

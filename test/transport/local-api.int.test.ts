@@ -31,6 +31,7 @@ describe('local API guards', () => {
         health: () => ({ status: 'ok' }),
         peers: () => [],
         feed: () => EMPTY,
+        actors: () => [],
         discoveryDiagnostics: () => ({ enabled: false }),
         onUnexpected: (e) => unexpected.push(e),
       }),

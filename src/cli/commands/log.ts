@@ -11,6 +11,7 @@ import { apiFollow, apiJson, resolveTarget } from '../api-client.js';
 import { clientOptions } from '../client-options.js';
 import { formatLogEntry } from '../format.js';
 import { printLine } from '../output.js';
+import { registerReplayCommands } from './log-replay.js';
 
 interface LogOpts {
   dataDir: string;
@@ -87,6 +88,8 @@ Examples:
   $ conclave log --store file:/var/lib/conclave/log   # a stopped peer's log`,
       ),
   );
+  log.enablePositionalOptions();
+  registerReplayCommands(log);
   log.action(async (o: LogOpts) => {
     const after = nonNegativeInt('--after', o.after);
     const limit = nonNegativeInt('--limit', o.limit);

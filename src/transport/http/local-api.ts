@@ -58,6 +58,8 @@ export interface LocalApiDeps {
   /** Known peers, as `GET /api/peers` lists them. */
   readonly peers: () => readonly unknown[];
   readonly discoveryDiagnostics: () => unknown;
+  /** The live actor tree (`GET /api/actors`). */
+  readonly actors: () => unknown;
   readonly onUnexpected: (err: unknown) => void;
   /** Default 64 KiB. */
   readonly maxBodyBytes?: number;
@@ -150,16 +152,18 @@ export function createLocalApi(deps: LocalApiDeps): Express {
     streamSse(
       req,
       res,
-      deps
-        .feed(after)
-        .pipe(
-          map((e) => ({
-            id: String(e.id),
-            event: e.type,
-            data: { at: e.at, ...(e.data as object) },
-          })),
-        ),
+      deps.feed(after).pipe(
+        map((e) => ({
+          id: String(e.id),
+          event: e.type,
+          data: { at: e.at, ...(e.data as object) },
+        })),
+      ),
     );
+  });
+
+  app.get('/api/actors', (_req, res) => {
+    res.json(deps.actors());
   });
 
   app.get('/api/diagnostics/discovery', (_req, res) => {

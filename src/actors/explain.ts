@@ -1,0 +1,90 @@
+/**
+ * Plain-language explanations of why a handshake, session or rotation stopped, keyed by the typed
+ * failure reason a machine records. Used by `conclave log replay` after the timeline.
+ */
+const WHAT_TO_DO: Readonly<Record<string, { check: string; todo: string }>> = {
+  'bad-signature': {
+    check:
+      'the signature over the handshake transcript did not verify with the key the peer presented',
+    todo: 'something between the peers altered the handshake (a proxy or an attacker), or the peer runs incompatible software; do not trust this path, compare fingerprints out of band',
+  },
+  stale: {
+    check: "the handshake's timestamp was outside the freshness window (60 s)",
+    todo: "check both machines' clocks (NTP); a replayed old handshake also looks like this",
+  },
+  replayed: {
+    check: 'the handshake nonce had been seen before',
+    todo: 'someone re-sent a captured handshake; no session was created — nothing to do unless it repeats, then find the sender',
+  },
+  'unknown-suite': {
+    check: 'none of the offered cipher suites is accepted by the responder',
+    todo: 'upgrade the older peer, or enable a common suite (RSA peers need the rsaoaep suite on both sides)',
+  },
+  downgraded: {
+    check: 'the responder chose a suite the requester never offered',
+    todo: 'treat as an attack on the handshake (suite rewrite); do not connect over this path',
+  },
+  'key-changed': {
+    check: 'the peer answered with a different identity than the peer id we expected',
+    todo: 'someone else now answers at that address, or the peer reinstalled with a new key; verify the new fingerprint out of band before trusting it',
+  },
+  'identity-mismatch': {
+    check: 'the presented public key does not hash to the claimed peer id',
+    todo: 'a spoofing attempt or a broken peer; block it if it repeats',
+  },
+  'wrong-peer': {
+    check: 'the offer was addressed to a different peer id than ours',
+    todo: 'the requester had a stale address for the peer it wanted; re-discover (conclave peers)',
+  },
+  blocked: {
+    check: 'the peer is blocked in our trust pins',
+    todo: 'unblock it with "conclave unverify PEER" if that was a mistake',
+  },
+  'decrypt-failed': {
+    check:
+      'the sealed session key from the responder did not decrypt under the derived handshake key',
+    todo: 'the two sides derived different keys — an attacker changed an ephemeral key, or incompatible versions',
+  },
+  'bad-confirm': {
+    check: 'the key confirmation MAC did not verify',
+    todo: 'the other side does not hold the keys this handshake derived (a replayed offer or a man in the middle)',
+  },
+  timeout: {
+    check: 'the other side did not answer in time',
+    todo: 'check the peer is running and reachable (conclave peers; GET /api/diagnostics/discovery), and firewalls',
+  },
+  unreachable: {
+    check: 'no connection could be made to the peer',
+    todo: 'check the address and port, that the peer is running, and that nothing blocks TCP to it',
+  },
+  rejected: {
+    check: 'the responder refused the handshake with an error code',
+    todo: "see the code in the step facts; the responder's own log (conclave log --stream session:…) says why",
+  },
+  malformed: {
+    check: 'a handshake message did not parse',
+    todo: 'the peers run incompatible versions, or something corrupted the traffic',
+  },
+};
+
+export interface Explanation {
+  readonly lastGoodStep: string | null;
+  readonly reason: string;
+  readonly text: string;
+}
+
+/** One paragraph for a failed run, or null when the final context records no failure reason. */
+export function explainFailure(
+  machine: string | null,
+  finalContext: unknown,
+  lastGoodStep: string | null,
+): Explanation | null {
+  const reason = (finalContext as { reason?: unknown } | null)?.reason;
+  if (typeof reason !== 'string' || reason.length === 0) return null;
+  const known = WHAT_TO_DO[reason];
+  const after = lastGoodStep ? `After the last good step (${lastGoodStep}), ` : '';
+  const text = known
+    ? `${after}the ${machine ?? 'actor'} failed because ${known.check} (reason ${reason}). What to do: ${known.todo}.`
+    : `${after}the ${machine ?? 'actor'} failed with reason ${reason}.`;
+  return { lastGoodStep, reason, text };
+}
