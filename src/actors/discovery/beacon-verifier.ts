@@ -6,7 +6,7 @@
 import { importPublicKey, SignatureDomains, verify } from '../../crypto/index.js';
 import { fromBase64Url } from '../../crypto/bytes.js';
 import { beaconSigningFields, decodeBeacon, type Beacon } from '../../protocol/beacon.codec.js';
-import { createRateLimiter } from './rate-limiter.js';
+import { createRateLimiter } from '../../transport/rate-limiter.js';
 
 export type BeaconDropReason =
   | 'oversized'

@@ -1,0 +1,135 @@
+/**
+ * The peer-to-peer WebSocket link of a session: binary frames (sealed push frames — this layer
+ * never sees plaintext) in both directions. The responder serves it on the peer API's HTTP server
+ * at `/p2p/v1/session/:sid/link`; the requester connects to it. Writes made in one tick are corked
+ * into one syscall; a peer that stops reading past `maxBufferedBytes` is disconnected.
+ *
+ * @example
+ * const server = attachLinkServer(peerApi.server, { onLink: (sid, link) => … });
+ * const link = await connectLink(peerUrl, sid);
+ * link.frames$.subscribe((frame) => …); link.send(frame);
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Observable} from 'rxjs';
+import { Subject } from 'rxjs';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { AppError } from '../../errors.js';
+
+export const LINK_PATH = /^\/p2p\/v1\/session\/([A-Za-z0-9_-]{8,64})\/link$/;
+const MAX_FRAME = 256 * 1024;
+
+export interface Link {
+  readonly frames$: Observable<Buffer>;
+  /** Queue a frame; returns false when the link is closed or the peer is too far behind. */
+  send(frame: Buffer): boolean;
+  close(code?: number, reason?: string): void;
+  readonly isOpen: boolean;
+  readonly closed: Promise<void>;
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+export function wrapSocket(ws: WebSocket, maxBufferedBytes = 4 * 1024 * 1024): Link {
+  const frames = new Subject<Buffer>();
+  let isCorked = false;
+  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  ws.on('message', (data, isBinary) => {
+    if (!isBinary) {
+      ws.close(1003, 'binary frames only');
+      return;
+    }
+    frames.next(toBuffer(data));
+  });
+  ws.on('error', () => undefined);
+  ws.once('close', () => frames.complete());
+  return {
+    frames$: frames.asObservable(),
+    send(frame) {
+      if (ws.readyState !== WebSocket.OPEN) return false;
+      if (ws.bufferedAmount > maxBufferedBytes) {
+        ws.terminate();
+        return false;
+      }
+      const raw = (ws as unknown as { _socket?: Duplex })._socket;
+      if (raw && !isCorked) {
+        isCorked = true;
+        raw.cork();
+        process.nextTick(() => {
+          isCorked = false;
+          raw.uncork();
+        });
+      }
+      ws.send(frame, { binary: true });
+      return true;
+    },
+    close(code = 1000, reason = '') {
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)
+        ws.close(code, reason);
+    },
+    get isOpen() {
+      return ws.readyState === WebSocket.OPEN;
+    },
+    closed,
+  };
+}
+
+export interface LinkServer {
+  close(): void;
+}
+
+/** Serve session links on an existing HTTP server; other upgrade paths are refused. */
+export function attachLinkServer(
+  server: Server,
+  handlers: { onLink: (sid: string, link: Link) => void; hasSession: (sid: string) => boolean },
+): LinkServer {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_FRAME,
+    perMessageDeflate: false,
+  });
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const m = LINK_PATH.exec(new URL(req.url ?? '/', 'http://x').pathname);
+    const sid = m?.[1];
+    if (sid === undefined || !handlers.hasSession(sid)) {
+      socket.write('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => handlers.onLink(sid, wrapSocket(ws)));
+  };
+  server.on('upgrade', onUpgrade);
+  return {
+    close() {
+      server.off('upgrade', onUpgrade);
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+    },
+  };
+}
+
+/** Open the link of session `sid` on the peer at `peerUrl`. */
+export function connectLink(peerUrl: string, sid: string, timeoutMs = 5_000): Promise<Link> {
+  const url = new URL(`/p2p/v1/session/${sid}/link`, peerUrl);
+  url.protocol = 'ws:';
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, {
+      maxPayload: MAX_FRAME,
+      perMessageDeflate: false,
+      handshakeTimeout: timeoutMs,
+    });
+    ws.once('open', () => resolve(wrapSocket(ws)));
+    ws.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        new AppError(
+          'ERR_PEER_UNREACHABLE',
+          `cannot open the session link to ${url.origin} (${e.code ?? e.message})`,
+        ),
+      ),
+    );
+  });
+}
