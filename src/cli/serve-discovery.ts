@@ -1,7 +1,8 @@
 /**
- * Wires LAN discovery into a serving peer: multicast beacons on the chosen interfaces, static
- * `--peer` URLs, and the diagnostics view of both.
+ * Wires LAN discovery into a serving peer: multicast beacons and mDNS/DNS-SD on the chosen
+ * interfaces, static `--peer` URLs, and the diagnostics view of all three.
  */
+import { networkInterfaces } from 'node:os';
 import {
   createDiscoveryService,
   type DiscoveryService,
@@ -10,7 +11,10 @@ import { createStaticPeers } from '../actors/discovery/static-peers.js';
 import type { PeerRuntime } from '../actors/peer-runtime.js';
 import { formatFingerprint, type Identity } from '../crypto/index.js';
 import { AppError } from '../errors.js';
-import { listIpv4Interfaces } from '../transport/multicast/interfaces.js';
+import { peerRequest } from '../transport/http/peer-client.js';
+import { openBonjourPort, type MdnsPort } from '../transport/mdns/bonjour-port.js';
+import { createMdnsDiscovery, type MdnsDiscovery } from '../transport/mdns/mdns-discovery.js';
+import { listIpv4Interfaces, type DiscoveryInterface } from '../transport/multicast/interfaces.js';
 import { openMulticast, type Multicast } from '../transport/multicast/udp-multicast.js';
 import type { ServeConfig } from './serve-config.js';
 
@@ -51,6 +55,60 @@ function hints(status: ReturnType<Multicast['status']>[number], heard: number): 
   return out;
 }
 
+function prefixLength(i: DiscoveryInterface): number {
+  const cidr = networkInterfaces()[i.name]?.find((a) => a.address === i.address)?.cidr;
+  const n = Number(cidr?.split('/')[1]);
+  return Number.isInteger(n) ? n : 32;
+}
+
+function mdnsHints(s: ReturnType<MdnsPort['status']>): string[] {
+  const out: string[] = [];
+  if (!s.isBound)
+    out.push(
+      'could not bind UDP 5353; another mDNS responder (avahi) may hold it without SO_REUSEADDR',
+    );
+  if (!s.isJoined) out.push('could not join 224.0.0.251 here; check the multicast route');
+  if (s.refused > 0) out.push('some mDNS sends were refused: no multicast interface could be set');
+  return out;
+}
+
+async function fetchHello(baseUrl: string): Promise<unknown> {
+  const r = await peerRequest(baseUrl, 'GET', '/p2p/v1/hello', undefined, {
+    timeoutMs: 2_000,
+    maxBytes: 16_384,
+  });
+  if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
+  return r.body;
+}
+
+function startMdns(
+  config: ServeConfig,
+  deps: { identity: Identity; runtime: PeerRuntime; peerPort: number },
+  interfaces: readonly DiscoveryInterface[],
+  isFreshElsewhere: (peerId: string) => boolean,
+): MdnsDiscovery {
+  const mdns = createMdnsDiscovery(
+    {
+      selfPeerId: deps.identity.fingerprint,
+      name: config.name,
+      kind: deps.identity.kind,
+      peerPort: deps.peerPort,
+      domain: config.multicast,
+    },
+    {
+      ports: interfaces.map((i) =>
+        openBonjourPort({ name: i.name, address: i.address, prefixLength: prefixLength(i) }),
+      ),
+      fetchHello,
+      send: (e) => deps.runtime.discovered(e),
+      isKnown: (id) => deps.runtime.knownPeers().some((p) => p.peerId === id),
+      isFreshElsewhere,
+    },
+  );
+  mdns.start();
+  return mdns;
+}
+
 export async function startDiscovery(
   config: ServeConfig,
   deps: { identity: Identity; runtime: PeerRuntime; peerPort: number },
@@ -62,6 +120,7 @@ export async function startDiscovery(
   staticPeers.start();
   let multicast: Multicast | undefined;
   let service: DiscoveryService | undefined;
+  let mdns: MdnsDiscovery | undefined;
   if (config.isDiscoveryOn) {
     const [group = '', portText = ''] = config.multicast.split(':');
     const interfaces = listIpv4Interfaces(config.interface);
@@ -81,6 +140,15 @@ export async function startDiscovery(
       { multicast, send: (e) => deps.runtime.discovered(e), rooms: () => [] },
     );
     service.start();
+    const beacons = service;
+    mdns = startMdns(
+      config,
+      deps,
+      interfaces,
+      (id) =>
+        beacons.stats().lastHeardAt[id] !== undefined ||
+        staticPeers.status().some((s) => s.peerId === id),
+    );
   }
   return {
     diagnostics() {
@@ -101,14 +169,35 @@ export async function startDiscovery(
         beaconsAccepted: stats?.beaconsAccepted ?? 0,
         dropped: stats?.dropped ?? {},
         staticPeers: staticPeers.status(),
+        mdns: mdnsDiagnostics(mdns),
       };
     },
-    lastSeen: (peerId) => service?.stats().lastHeardAt[peerId],
+    lastSeen(peerId) {
+      const times = [service?.stats().lastHeardAt[peerId], mdns?.lastSeen(peerId)].filter(
+        (t): t is number => t !== undefined,
+      );
+      return times.length > 0 ? Math.max(...times) : undefined;
+    },
     async close() {
       staticPeers.stop();
       service?.stop();
-      await multicast?.close();
+      await Promise.all([multicast?.close(), mdns?.stop()]);
     },
+  };
+}
+
+function mdnsDiagnostics(mdns: MdnsDiscovery | undefined): unknown {
+  if (!mdns) return { enabled: false };
+  const { interfaces, ...rest } = mdns.stats();
+  return {
+    enabled: true,
+    service: '_conclave._tcp',
+    interfaces: interfaces.map((s) => ({
+      ...s,
+      verdict: s.isBound && s.isJoined && s.refused === 0 ? 'ok' : 'failing',
+      hints: mdnsHints(s),
+    })),
+    ...rest,
   };
 }
 

@@ -1,0 +1,41 @@
+/**
+ * Does a `GET /p2p/v1/hello` answer prove the peer id an unsigned hint (an mDNS TXT record)
+ * claimed? Only when the answer is a well-formed hello, its peer id is the fingerprint of its
+ * public key, and that id is the claimed one.
+ */
+import { z } from 'zod';
+import { importPublicKey } from '../../crypto/index.js';
+import { err, ok, type Result } from '../../protocol/result.js';
+
+const Hello = z.object({
+  v: z.literal(1),
+  peerId: z.string().regex(/^[0-9a-f]{64}$/),
+  name: z.string().min(1).max(64),
+  identityKind: z.enum(['ed25519', 'rsa']),
+  publicKey: z.string().min(40).max(2000),
+});
+
+export interface ProvenPeer {
+  readonly peerId: string;
+  readonly name: string;
+  readonly kind: 'ed25519' | 'rsa';
+}
+
+export type HelloRejectReason = 'not-a-peer' | 'bad-key' | 'id-mismatch';
+
+export function checkHello(
+  body: unknown,
+  claimedId: string,
+): Result<ProvenPeer, HelloRejectReason> {
+  const hello = Hello.safeParse(body);
+  if (!hello.success) return err('not-a-peer');
+  let fingerprint: string;
+  try {
+    fingerprint = importPublicKey(hello.data.publicKey).fingerprint;
+  } catch {
+    return err('bad-key');
+  }
+  if (fingerprint !== hello.data.peerId) return err('bad-key');
+  if (hello.data.peerId !== claimedId) return err('id-mismatch');
+  return ok({ peerId: hello.data.peerId, name: hello.data.name, kind: hello.data.identityKind });
+}
