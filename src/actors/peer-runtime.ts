@@ -13,7 +13,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
-import { createActor, type Actor, type ActorRefFrom } from 'xstate';
+import { createActor, type Actor, type ActorRefFrom, type AnyActorRef } from 'xstate';
+import type { SpawnActor } from './handshake/types.js';
+import { HANDSHAKE_REQUESTER_MACHINE_VERSION } from '../machines/handshake-requester.machine.js';
+import { HANDSHAKE_RESPONDER_MACHINE_VERSION } from '../machines/handshake-responder.machine.js';
+import { SESSION_MACHINE_VERSION } from '../machines/session.machine.js';
 import type { Subscription } from 'rxjs';
 import { PEER_MACHINE_VERSION, peerMachine, type PeerInfo } from '../machines/peer.machine.js';
 import {
@@ -43,6 +47,9 @@ export const MACHINE_VERSIONS: Readonly<Record<string, number>> = {
   peer: PEER_MACHINE_VERSION,
   discovery: DISCOVERY_MACHINE_VERSION,
   trust: TRUST_MACHINE_VERSION,
+  'handshake-requester': HANDSHAKE_REQUESTER_MACHINE_VERSION,
+  'handshake-responder': HANDSHAKE_RESPONDER_MACHINE_VERSION,
+  session: SESSION_MACHINE_VERSION,
 };
 
 export interface PeerRuntimeInit {
@@ -60,6 +67,12 @@ export interface PeerRuntimeInit {
   readonly initialPins?: Readonly<Record<string, Pin>>;
 }
 
+/** Work the runtime hands off to other components for some local requests. */
+export interface RuntimeServices {
+  connect?(request: Extract<LocalRequest, { type: 'peer.connect' }>): Promise<unknown>;
+  ping?(request: Extract<LocalRequest, { type: 'peer.ping' }>): Promise<unknown>;
+}
+
 export interface PeerRuntimeDeps {
   readonly store: EventStore;
   readonly now?: () => Date;
@@ -72,10 +85,14 @@ export interface PeerRuntime {
   /** The root actor's stream, `peer:<peerId>`. */
   readonly stream: string;
   /** Feed a local request stream into the actors and route their replies back. */
-  attach(channel: RequestChannel<LocalRequest, unknown>): void;
+  attach(channel: RequestChannel<LocalRequest, unknown>, services?: RuntimeServices): void;
   start(): void;
   listening(peerUrl: string, apiUrl: string): void;
   info(): PeerInfo;
+  /** Start a recorded root actor (handshakes, sessions): same recorder, listed in `roots()`. */
+  readonly spawnActor: SpawnActor;
+  /** Root actors besides the peer actor that are alive or ended recently. */
+  roots(): readonly AnyActorRef[];
   /** The local push feed (`GET /api/events`). */
   readonly hub: EventHub;
   /** Raise a security event (on `/api/events` and the emitter). */
@@ -124,6 +141,20 @@ export function createPeerRuntime(init: PeerRuntimeInit, deps: PeerRuntimeDeps):
     inspect: recorder,
   });
   const subscriptions: Subscription[] = [];
+  /** Extra root actors, kept for a while after they end so `/api/actors` can show them. */
+  const extraRoots = new Set<AnyActorRef>();
+  const spawnActor: SpawnActor = (machine, input) => {
+    const ref = createActor(machine, { input, inspect: recorder });
+    extraRoots.add(ref);
+    ref.subscribe({
+      next: (snap: { status?: string }) => {
+        if (snap.status !== 'active') setTimeout(() => extraRoots.delete(ref), 60_000).unref();
+      },
+      error: () => setTimeout(() => extraRoots.delete(ref), 60_000).unref(),
+    });
+    ref.start();
+    return ref as never;
+  };
   let stopping: Promise<void> | undefined;
 
   function discoveryRef(): ActorRefFrom<typeof discoveryMachine> | undefined {
@@ -171,13 +202,40 @@ export function createPeerRuntime(init: PeerRuntimeInit, deps: PeerRuntimeDeps):
     actor,
     writer,
     stream,
-    attach(channel) {
+    spawnActor,
+    roots: () => [...extraRoots],
+    attach(channel, services) {
       subscriptions.push(
         channel.requests$.subscribe(({ requestId, request }) => {
           switch (request.type) {
             case 'info.query':
               actor.send({ type: 'info.query', requestId });
               return;
+            case 'peer.connect':
+            case 'peer.ping': {
+              const work =
+                request.type === 'peer.connect'
+                  ? services?.connect?.(request)
+                  : services?.ping?.(request);
+              if (!work) {
+                channel.fail(
+                  requestId,
+                  new AppError('ERR_NOT_RUNNING', 'sessions are not available on this peer'),
+                );
+                return;
+              }
+              work.then(
+                (v) => channel.respond(requestId, v),
+                (err: unknown) =>
+                  channel.fail(
+                    requestId,
+                    err instanceof AppError
+                      ? err
+                      : new AppError('ERR_INTERNAL', 'request failed', { cause: err }),
+                  ),
+              );
+              return;
+            }
             case 'trust.set':
               try {
                 channel.respond(requestId, setTrust(request));

@@ -13,6 +13,9 @@ import {
 import { discoveryMachine } from '../machines/discovery.machine.js';
 import { peerMachine } from '../machines/peer.machine.js';
 import { trustMachine } from '../machines/trust.machine.js';
+import { handshakeRequesterMachine } from '../machines/handshake-requester.machine.js';
+import { handshakeResponderMachine } from '../machines/handshake-responder.machine.js';
+import { sessionMachine } from '../machines/session.machine.js';
 import type { RecordedEvent } from '../store/event-store.js';
 import { sanitize } from './sanitize.js';
 
@@ -21,6 +24,9 @@ const MACHINES = new Map<string, AnyStateMachine>([
   ['peer', peerMachine],
   ['discovery', discoveryMachine],
   ['trust', trustMachine],
+  ['handshake-requester', handshakeRequesterMachine],
+  ['handshake-responder', handshakeResponderMachine],
+  ['session', sessionMachine],
 ]);
 
 export function registerReplayMachine(machine: AnyStateMachine): void {

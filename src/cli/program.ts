@@ -5,6 +5,7 @@ import { registerInfoCommand } from './commands/info.js';
 import { registerLogCommand } from './commands/log.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerPeersCommands } from './commands/peers.js';
+import { registerConnectCommands } from './commands/connect.js';
 
 export function buildProgram(): Command {
   const program = new Command('conclave')
@@ -31,6 +32,7 @@ Every serve flag can also be set as CONCLAVE_<FLAG> (e.g. CONCLAVE_API_PORT=7501
   registerServeCommand(program);
   registerInfoCommand(program);
   registerPeersCommands(program);
+  registerConnectCommands(program);
   registerLogCommand(program);
   return program;
 }

@@ -24,6 +24,8 @@ export interface ServeConfig {
   readonly trust: 'tofu' | 'strict';
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly passphrase: string | undefined;
+  /** Re-key a session after this many sealed messages (default: the session layer's, 1000). */
+  readonly rekeyAfter: number | undefined;
 }
 
 export const DEFAULTS = {
@@ -64,6 +66,7 @@ const RawServe = z.object({
   interface: z.string().min(1).optional(),
   trust: z.enum(['tofu', 'strict'], { error: 'must be tofu or strict' }),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  rekeyAfter: z.coerce.number().int().min(2, 'must be at least 2').max(1_000_000).optional(),
 });
 
 /** Validate commander's options (already merged with env and defaults) into a ServeConfig. */
@@ -102,5 +105,6 @@ export function resolveServeConfig(raw: Record<string, unknown>, passphrase?: st
     trust: o.trust,
     logLevel: o.logLevel,
     passphrase: passphrase !== undefined && passphrase.length > 0 ? passphrase : undefined,
+    rekeyAfter: o.rekeyAfter,
   };
 }

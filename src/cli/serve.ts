@@ -27,6 +27,9 @@ import {
 } from './data-dir.js';
 import type { ServeConfig } from './serve-config.js';
 import { startDiscovery } from './serve-discovery.js';
+import { startSessions } from './serve-sessions.js';
+import { attachLinkServer } from '../transport/ws/peer-link.js';
+import { HANDSHAKE_SUITES } from '../protocol/handshake.codec.js';
 import { createPinsWriter, loadPins } from './pins-file.js';
 import { listPeers } from '../actors/peer-directory.js';
 import { actorTree } from '../actors/actor-tree.js';
@@ -67,6 +70,8 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
 
     const store: EventStore = await openEventStore(config.store);
     cleanups.push(() => store.close());
+    let flushLog: () => Promise<void> = () => Promise.resolve();
+    cleanups.push(() => flushLog());
 
     const token =
       config.dataDir !== undefined ? await loadOrCreateToken(config.dataDir) : newToken();
@@ -91,10 +96,20 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
       runtime.events.on('trust:changed', () => pinsWriter.save(runtime.pins()));
       cleanups.push(() => pinsWriter.flush());
     }
+    flushLog = () => runtime.writer.flush();
     runtime.events.on('log:error', (e) => logger.error(e, 'event log append failed'));
     const channel = createRequestChannel<LocalRequest, unknown>();
-    runtime.attach(channel);
     runtime.start();
+    const { sessions, services } = await startSessions({
+      identity,
+      keystore,
+      runtime,
+      store,
+      logger,
+      rekeyAfterMessages: config.rekeyAfter,
+    });
+    cleanups.push(() => Promise.resolve(sessions.close()));
+    runtime.attach(channel, services);
 
     let isStopping = false;
     const onUnexpected = (err: unknown): void =>
@@ -107,13 +122,20 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
           name: config.name,
           identityKind: identity.kind,
           publicKey: identity.publicKeyBytes.toString('base64url'),
-          suites: identity.kind === 'rsa' ? ['rsa-oaep-3072/aes-256-gcm'] : ['x25519/aes-256-gcm'],
+          suites: identity.kind === 'rsa' ? [...HANDSHAKE_SUITES] : ['x25519-aes256gcm'],
         }),
+        handshake: sessions.handshakePort,
+        session: sessions.sessionPort,
         onUnexpected,
       }),
       { host: config.host, port: config.port, label: 'peer API' },
     );
     cleanups.push(() => peerApi.close());
+    const links = attachLinkServer(peerApi.server, {
+      hasSession: (sid) => sessions.hasSession(sid),
+      onLink: (sid, link) => sessions.acceptLink(sid, link),
+    });
+    cleanups.push(() => Promise.resolve(links.close()));
     const discovery = await startDiscovery(config, { identity, runtime, peerPort: peerApi.port });
     cleanups.push(() => discovery.close());
     let apiListener: HttpListener | undefined;
@@ -138,9 +160,10 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
           pins: runtime.pins(),
           lastSeenMs: (id) => discovery.lastSeen(id),
           formatFingerprint,
+          session: (id) => sessions.sessionView(id),
         }),
       feed: (after) => runtime.hub.events$(after),
-      actors: () => [actorTree(runtime.actor)],
+      actors: () => [actorTree(runtime.actor), ...runtime.roots().map((r) => actorTree(r))],
       discoveryDiagnostics: () => discovery.diagnostics(),
       onUnexpected,
     });
@@ -173,6 +196,13 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
       );
     }
     io.stdout(`conclave ready ${JSON.stringify(ready)}`);
+    for (const url of config.peers) {
+      sessions
+        .connect({ url, expectedPeerId: null })
+        .catch((err: unknown) =>
+          logger.warn({ url, err: (err as Error).message }, 'could not connect to --peer at start'),
+        );
+    }
 
     let resolveClosed: () => void = () => undefined;
     const closed = new Promise<void>((r) => (resolveClosed = r));

@@ -16,10 +16,16 @@ import { AppError } from '../errors.js';
 export const Labels = {
   /** Session keys from the handshake's ECDH output or transported secret, salted by the transcript. */
   handshake: 'conclave/v1 handshake',
+  /** The four session chain keys from `ikm ‖ sak`, salted by the transcript hash (protocol §2.6). */
+  session: 'conclave/v1 session',
   /** Per-request keys from a session's chain key. */
   sessionChain: 'conclave/v1 session-chain',
   /** The session authentication key the responder issues. */
   sessionAuth: 'conclave/v1 session-auth',
+  /** A session's epoch-0 re-key root, when the handshake hands over chain keys only. */
+  sessionRoot: 'conclave/v1 session-root',
+  /** A session re-key: next root and chain keys from the old root and a fresh X25519 secret. */
+  sessionRekey: 'conclave/v1 session-rekey',
   /** Key that seals a room epoch key to one member. */
   roomKeyWrap: 'conclave/v1 room-key-wrap',
   /** Per-sender message key from a room epoch key. */

@@ -436,3 +436,36 @@ export async function startNsPeer(
     },
   };
 }
+
+/** Any-method JSON request from inside `ns` (e.g. a POST to a peer's local API there), via node. */
+export async function nsRequestJson(
+  lab: NetnsLab,
+  ns: string,
+  method: 'GET' | 'POST',
+  url: string,
+  headers: Record<string, string> = {},
+  body?: unknown,
+): Promise<{ status: number; json: unknown }> {
+  const script =
+    'const [m,u,h,b]=process.argv.slice(1);' +
+    "fetch(u,{method:m,headers:{...JSON.parse(h),...(b?{'content-type':'application/json'}:{})},body:b||undefined,signal:AbortSignal.timeout(20000)})" +
+    '.then(async r=>process.stdout.write(JSON.stringify({status:r.status,text:await r.text()})))' +
+    '.catch(e=>{process.stdout.write(JSON.stringify({status:0,text:String(e)}))})';
+  const args = [
+    '-e',
+    script,
+    method,
+    url,
+    JSON.stringify(headers),
+    body === undefined ? '' : JSON.stringify(body),
+  ];
+  const r = await lab.run(ns, process.execPath, args);
+  const out = JSON.parse(r.stdout || '{"status":0,"text":""}') as { status: number; text: string };
+  let json: unknown;
+  try {
+    json = JSON.parse(out.text);
+  } catch {
+    json = out.text;
+  }
+  return { status: out.status, json };
+}

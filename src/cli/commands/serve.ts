@@ -99,6 +99,12 @@ export function registerServeCommand(program: Command): void {
         .env('CONCLAVE_LOG_LEVEL')
         .default(DEFAULTS.logLevel),
     )
+    .addOption(
+      new Option(
+        '--rekey-after <n>',
+        'advanced: re-key each session with fresh ECDH after this many sealed messages (default 1000)',
+      ).env('CONCLAVE_REKEY_AFTER'),
+    )
     .addHelpText(
       'after',
       `

@@ -25,6 +25,14 @@ import { filter, map, type Observable } from 'rxjs';
 export type LocalRequest =
   | { readonly type: 'info.query' }
   | {
+      readonly type: 'peer.connect';
+      readonly url?: string;
+      readonly peerId?: string;
+      /** Handshake suites to offer, in preference order (default: all this peer can use). */
+      readonly suites?: ReadonlyArray<'x25519-aes256gcm' | 'rsaoaep-aes256gcm'>;
+    }
+  | { readonly type: 'peer.ping'; readonly peerId: string; readonly via: 'request' | 'push' }
+  | {
       readonly type: 'trust.set';
       readonly peerId: string;
       readonly change: 'verify' | 'unverify' | 'block';
@@ -142,6 +150,47 @@ export function createLocalApi(deps: LocalApiDeps): Express {
         }),
       );
     };
+  const Suites = z
+    .array(z.enum(['x25519-aes256gcm', 'rsaoaep-aes256gcm']))
+    .min(1)
+    .max(2)
+    .optional();
+  const ConnectBody = z.union([
+    z.strictObject({
+      url: z.string().url('must be a peer URL like http://10.0.0.5:7400').max(200),
+      suites: Suites,
+    }),
+    z.strictObject({
+      peerId: z.string().regex(/^[0-9a-f]{4,64}$/i, 'a peer id or a unique prefix'),
+      suites: Suites,
+    }),
+  ]);
+  app.post('/api/peers/connect', async (req, res) => {
+    const body = ConnectBody.safeParse(req.body);
+    if (!body.success)
+      throw new AppError(
+        'ERR_INVALID_ARGUMENT',
+        'body must be {"url": "http://host:port"} or {"peerId": "…"}',
+      );
+    const { suites, ...target } = body.data;
+    res.json(
+      await deps.channel.request(
+        { type: 'peer.connect', ...target, ...(suites !== undefined ? { suites } : {}) },
+        { timeoutMs: 30_000 },
+      ),
+    );
+  });
+  app.post('/api/peers/:peerId/ping', async (req, res) => {
+    const peerId = PeerIdParam.safeParse(req.params.peerId);
+    if (!peerId.success) throw new AppError('ERR_INVALID_ARGUMENT', 'peerId must be hex');
+    const via = req.query.via === 'push' ? 'push' : 'request';
+    res.json(
+      await deps.channel.request(
+        { type: 'peer.ping', peerId: peerId.data.toLowerCase(), via },
+        { timeoutMs: 15_000 },
+      ),
+    );
+  });
   app.post('/api/peers/:peerId/verify', trustRoute('verify'));
   app.delete('/api/peers/:peerId/verify', trustRoute('unverify'));
   app.post('/api/peers/:peerId/block', trustRoute('block'));

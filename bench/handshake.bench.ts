@@ -1,0 +1,144 @@
+/**
+ * Handshake throughput (perf-ceilings T4): full in-process handshakes per second, driver to
+ * driver (codec, crypto, both machines; no HTTP, no recorder), beside the raw CPU cost of one
+ * handshake's primitives measured in the same run. Target: handshakes/s per core ≥ 0.5 ×
+ * 1 / (raw CPU of both sides). Key import must stay ≤ 5 % of the raw cost (cached KeyObjects).
+ */
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { createActor } from 'xstate';
+import { createReplayCache } from '../src/actors/handshake/replay-cache.js';
+import { createHandshakeResponder } from '../src/actors/handshake/responder.js';
+import { initiateHandshake, type PostResult } from '../src/actors/handshake/requester.js';
+import type { SpawnActor } from '../src/actors/handshake/types.js';
+import { hkdfSha256, Labels } from '../src/crypto/hkdf.js';
+import { generateIdentity, importPublicKey, exportPublicKey } from '../src/crypto/identity.js';
+import { generateRsaOaepKeyPair, rsaUnwrapKey, rsaWrapKey } from '../src/crypto/rsa-oaep.js';
+import { sign, SignatureDomains, verify } from '../src/crypto/signature.js';
+import { generateX25519KeyPair, x25519SharedSecret } from '../src/crypto/x25519.js';
+import type { HandshakeSuite } from '../src/machines/handshake.types.js';
+import { measureAsync, measureSync, ratioRow, toRate, type BenchModule } from './lib.js';
+
+const spawnActor: SpawnActor = (machine, input) => createActor(machine, { input }).start() as never;
+
+const bench: BenchModule = {
+  title: 'handshake: full in-process handshakes vs the raw crypto of one handshake (T4)',
+  async run(report) {
+    const alice = await generateIdentity('ed25519');
+    const bob = await generateIdentity('ed25519');
+    const transport = await generateRsaOaepKeyPair();
+    const fields = [randomBytes(32), randomBytes(48)];
+    const sig = sign(bob.privateKey, SignatureDomains.handshakeResponse, fields);
+    const salt = randomBytes(32);
+
+    // Raw CPU of one side: ephemeral keygen, agreement with the peer's raw key, HKDF, one
+    // Ed25519 signature and one verification (each side signs once and verifies once).
+    const peerEph = generateX25519KeyPair();
+    const rawX25519Side = measureSync(() => {
+      const eph = generateX25519KeyPair();
+      const dh = x25519SharedSecret(eph.privateKey, peerEph.publicKeyRaw);
+      hkdfSha256(dh, salt, Labels.handshake, 64);
+      sign(alice.privateKey, SignatureDomains.handshakeResponse, fields);
+      verify(bob.publicKey, SignatureDomains.handshakeResponse, fields, sig);
+    });
+    const rawX25519Both = toRate(rawX25519Side.opsPerSec / 2);
+    // RSA mode: one OAEP wrap (responder) and one unwrap (requester) instead of the two
+    // X25519 steps, plus the same signatures and HKDF on both sides.
+    const secret = randomBytes(32);
+    const rawRsaBoth = measureSync(() => {
+      const wrapped = rsaWrapKey(transport.publicKey, secret, salt.subarray(0, 16));
+      rsaUnwrapKey(transport.privateKey, wrapped, salt.subarray(0, 16));
+      for (let i = 0; i < 2; i++) {
+        hkdfSha256(secret, salt, Labels.handshake, 64);
+        sign(alice.privateKey, SignatureDomains.handshakeResponse, fields);
+        verify(bob.publicKey, SignatureDomains.handshakeResponse, fields, sig);
+      }
+    });
+
+    report(
+      ratioRow(
+        'handshake/raw',
+        'raw crypto, one side (x25519 + hkdf + sign + verify)',
+        rawX25519Side,
+        undefined,
+        {
+          note: `HS_cpu = ${rawX25519Side.usPerOp.toFixed(0)} µs`,
+        },
+      ),
+    );
+
+    const responder = createHandshakeResponder({
+      identity: bob,
+      acceptedSuites: ['x25519-aes256gcm', 'rsaoaep-aes256gcm'],
+      replayCache: createReplayCache({ freshnessMs: 60_000, maxEntries: 1_000_000 }),
+      pins: { get: () => 'none' },
+      now: () => new Date(),
+      random: randomBytes,
+      spawnActor,
+      maxClaimedStreams: 1_000_000,
+    });
+    const post = async (_url: string, path: string, body: unknown): Promise<PostResult> => {
+      const answer = path.endsWith('/offer')
+        ? await responder.handleOffer(body)
+        : await responder.handleConfirm(body);
+      if (!answer.ok) return { status: answer.status, body: answer };
+      return { status: 200, body: 'accept' in answer ? answer.accept : answer.done };
+    };
+    const requesterDeps = {
+      identity: alice,
+      rsaTransportKey: transport,
+      post,
+      pins: { get: () => 'none' as const },
+      now: () => new Date(),
+      random: randomBytes,
+      spawnActor,
+    };
+    const full = (suites: readonly HandshakeSuite[]) => async () => {
+      const r = await initiateHandshake(requesterDeps, {
+        url: 'http://bob',
+        expectedPeerId: bob.fingerprint,
+        suites,
+      });
+      if (!r.ok) throw new Error(`handshake failed: ${r.reason}`);
+    };
+
+    report(
+      ratioRow(
+        'handshake/full',
+        'ECDH (x25519-aes256gcm) handshakes, driver to driver',
+        await measureAsync(full(['x25519-aes256gcm']), { windowMs: 500 }),
+        { name: '1/raw CPU both sides', rate: rawX25519Both },
+        { minRatio: 0.5 },
+      ),
+    );
+    report(
+      ratioRow(
+        'handshake/full',
+        'RSA (rsaoaep-aes256gcm) handshakes, driver to driver',
+        await measureAsync(full(['rsaoaep-aes256gcm']), { windowMs: 500 }),
+        { name: '1/raw CPU both sides (rsa)', rate: rawRsaBoth },
+        { minRatio: 0.5 },
+      ),
+    );
+
+    // Key import on the hot path is a cache hit (JWK for ephemerals, LRU of KeyObjects for
+    // identities): it must cost ≤ 5 % of HS_cpu, i.e. run ≥ 20× as often.
+    const wire = exportPublicKey(alice);
+    let sink: KeyObject | undefined;
+    const importRate = measureSync(() => {
+      sink = importPublicKey(wire).publicKey;
+    });
+    void sink;
+    report(
+      ratioRow(
+        'handshake/keys',
+        'identity key import (cache hit)',
+        importRate,
+        { name: '1/HS_cpu', rate: rawX25519Side },
+        { minRatio: 20 },
+      ),
+    );
+    responder.close();
+  },
+};
+
+export default bench;

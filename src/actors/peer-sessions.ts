@@ -1,0 +1,404 @@
+/**
+ * Sessions with other peers: the responder side of the handshake (served by the peer API), the
+ * requester side (`connect`), the established sessions with their sealed requests, push frames over
+ * the WebSocket link (HTTP polling works without it), re-keying, expiry and re-handshake.
+ * Keys live only in the session objects; actors see facts, the log sees facts.
+ */
+import { randomBytes, type KeyObject } from 'node:crypto';
+import type { Identity } from '../crypto/index.js';
+import { AppError, isAppError } from '../errors.js';
+import {
+  REKEY_PATH,
+  type InnerPush,
+  type InnerRequest,
+  type InnerResponse,
+} from '../protocol/sealed.codec.js';
+import { HANDSHAKE_SUITES, type HandshakeSuite } from '../protocol/handshake.codec.js';
+import type { HandshakePort, PortAnswer, SessionPort } from '../transport/http/peer-api.js';
+import { peerRequest } from '../transport/http/peer-client.js';
+import { connectLink, type Link } from '../transport/ws/peer-link.js';
+import {
+  createReplayCache,
+  seedReplayCache,
+  type RecordedOfferLike,
+} from './handshake/replay-cache.js';
+import { initiateHandshake } from './handshake/requester.js';
+import { createHandshakeResponder } from './handshake/responder.js';
+import type { EstablishedSession, SpawnActor } from './handshake/types.js';
+import { createSession, type Session, type SessionInit } from './session/session-actor.js';
+
+export interface PeerSessionsInit {
+  readonly identity: Identity;
+  readonly rsaTransportKey?: { readonly privateKey: KeyObject; readonly publicKey: KeyObject };
+  /** Suites this peer accepts as responder, in preference order. */
+  readonly acceptedSuites?: readonly HandshakeSuite[];
+  readonly session?: SessionInit;
+  readonly freshnessMs?: number;
+}
+
+export interface PeerSessionsDeps {
+  readonly spawnActor: SpawnActor;
+  readonly pinState: (peerId: string) => 'none' | 'unverified' | 'verified' | 'blocked';
+  readonly now?: () => Date;
+  /** A session was established (either role): pin it, announce it. */
+  readonly onEstablished: (s: EstablishedSession, info: { url: string | null }) => void;
+  readonly onSecurityAlert: (kind: string, peerId: string | null, detail: string) => void;
+}
+
+export interface ConnectResult {
+  readonly peerId: string;
+  readonly sessionId: string;
+  readonly sas: string;
+  readonly suite: string;
+  readonly keyId: string;
+  readonly link: 'up' | 'down';
+}
+
+export interface PingResult {
+  readonly rttMs: number;
+  readonly via: 'request' | 'push';
+  readonly epoch: number;
+  readonly sessionId: string;
+}
+
+interface Entry {
+  readonly session: Session;
+  readonly material: Omit<EstablishedSession, 'chains'>;
+  /** Where to reach the peer (requester side only). */
+  readonly url: string | null;
+  link: Link | undefined;
+  readonly waiters: Map<number, (p: InnerPush) => void>;
+}
+
+export interface PeerSessions {
+  readonly handshakePort: HandshakePort;
+  readonly sessionPort: SessionPort;
+  hasSession(sid: string): boolean;
+  /** The responder side of a link: a peer connected to `/p2p/v1/session/:sid/link`. */
+  acceptLink(sid: string, link: Link): void;
+  connect(target: {
+    url: string;
+    expectedPeerId: string | null;
+    suites?: readonly HandshakeSuite[];
+  }): Promise<ConnectResult>;
+  /** A sealed request to a peer we have a session with (re-keys first when due). */
+  request(peerId: string, inner: InnerRequest): Promise<InnerResponse>;
+  ping(peerId: string, via: 'request' | 'push'): Promise<PingResult>;
+  sessionView(peerId: string): unknown;
+  /** Seed the handshake replay cache from recorded events (after a restart). */
+  seedReplayCache(records: Iterable<RecordedOfferLike>): number;
+  close(): void;
+}
+
+function errorAnswer(err: unknown): PortAnswer {
+  if (isAppError(err)) return { ok: false, code: err.code, detail: err.message };
+  return { ok: false, code: 'ERR_INVALID_MESSAGE', detail: 'request could not be processed' };
+}
+
+export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDeps): PeerSessions {
+  const now = deps.now ?? (() => new Date());
+  const freshnessMs = init.freshnessMs ?? 60_000;
+  const replayCache = createReplayCache({ freshnessMs });
+  const entries = new Map<string, Entry>();
+  const latestByPeer = new Map<string, string>();
+  const pins = { get: (peerId: string) => deps.pinState(peerId) };
+  let pushCounter = 0;
+
+  function open(s: EstablishedSession, url: string | null): Entry {
+    const { chains, ...material } = s;
+    const session = createSession(
+      { sid: s.sid, peerId: s.peerId, role: s.role, keyId: s.keyId, suite: s.suite, chains },
+      { spawnActor: deps.spawnActor, now },
+      init.session,
+    );
+    const entry: Entry = { session, material, url, link: undefined, waiters: new Map() };
+    const previous = latestByPeer.get(s.peerId);
+    entries.set(s.sid, entry);
+    latestByPeer.set(s.peerId, s.sid);
+    if (previous !== undefined && previous !== s.sid) retire(previous, 'superseded');
+    deps.onEstablished(s, { url });
+    return entry;
+  }
+
+  function retire(sid: string, reason: string): void {
+    const e = entries.get(sid);
+    if (!e) return;
+    entries.delete(sid);
+    if (latestByPeer.get(e.material.peerId) === sid) latestByPeer.delete(e.material.peerId);
+    e.link?.close(1000, reason);
+    e.session.close(reason);
+  }
+
+  function handlePush(entry: Entry, frame: Buffer): void {
+    let inner: InnerPush;
+    try {
+      inner = entry.session.openPush(frame);
+    } catch {
+      return; // counted by the session; a bad frame never reaches anyone
+    }
+    if (inner.type === 'ping' && typeof inner.n === 'number') {
+      entry.link?.send(entry.session.sealPush({ type: 'pong', n: inner.n }));
+    } else if (inner.type === 'pong' && typeof inner.n === 'number') {
+      entry.waiters.get(inner.n)?.(inner);
+    }
+  }
+
+  function attach(entry: Entry, link: Link): void {
+    entry.link?.close(1000, 'replaced');
+    entry.link = link;
+    entry.session.setLink('up');
+    link.frames$.subscribe({ next: (f) => handlePush(entry, f) });
+    void link.closed.then(() => {
+      if (entry.link === link) {
+        entry.link = undefined;
+        if (entries.has(entry.material.sid)) entry.session.setLink('down');
+      }
+    });
+  }
+
+  const responder = createHandshakeResponder({
+    identity: init.identity,
+    acceptedSuites:
+      init.acceptedSuites ?? (init.rsaTransportKey ? HANDSHAKE_SUITES : ['x25519-aes256gcm']),
+    freshnessMs,
+    replayCache,
+    pins,
+    now,
+    random: randomBytes,
+    spawnActor: deps.spawnActor,
+    onEstablished: (s) => void open(s, null),
+  });
+
+  function live(peerId: string): Entry | undefined {
+    const sid = latestByPeer.get(peerId);
+    const e = sid === undefined ? undefined : entries.get(sid);
+    if (e && !e.session.info().isOpen) {
+      retire(e.material.sid, 'expired');
+      return undefined;
+    }
+    return e;
+  }
+
+  async function sendSealed(entry: Entry, inner: InnerRequest): Promise<InnerResponse> {
+    if (entry.url === null) {
+      throw new AppError(
+        'ERR_NOT_FOUND',
+        'this peer opened the session to us; it sends the requests (use the link)',
+      );
+    }
+    const sealed = entry.session.sealRequest(inner);
+    const ref = { epoch: sealed.epoch, seq: sealed.seq };
+    try {
+      const r = await peerRequest(
+        entry.url,
+        'POST',
+        `/p2p/v1/session/${entry.material.sid}`,
+        sealed,
+        { timeoutMs: 10_000 },
+      );
+      if (r.status !== 200) {
+        entry.session.cancelResponse(ref);
+        const code = (r.body as { code?: string } | undefined)?.code ?? 'ERR_PEER_UNREACHABLE';
+        if (code === 'ERR_UNKNOWN_SESSION') retire(entry.material.sid, 'peer forgot the session');
+        throw new AppError(
+          'ERR_PEER_UNREACHABLE',
+          `the peer refused the sealed request (${r.status} ${code})`,
+        );
+      }
+      return entry.session.openResponse(ref, r.body);
+    } catch (err) {
+      entry.session.cancelResponse(ref);
+      throw err;
+    }
+  }
+
+  async function rekeyIfDue(entry: Entry): Promise<void> {
+    if (!entry.session.needsRekey()) return;
+    let next = entry.session.startRekey();
+    while (next !== undefined) {
+      const response = await sendSealed(entry, next);
+      next = entry.session.completeRekey(response);
+    }
+  }
+
+  const api: PeerSessions = {
+    handshakePort: {
+      async offer(body) {
+        const r = await responder.handleOffer(body);
+        if (r.ok) return { ok: true, body: r.accept };
+        if (r.reason === 'key-changed' || r.reason === 'identity-mismatch')
+          deps.onSecurityAlert(r.reason, null, r.detail);
+        return { ok: false, code: r.code, detail: r.detail, reason: r.reason };
+      },
+      async confirm(body) {
+        const r = await responder.handleConfirm(body);
+        return r.ok
+          ? { ok: true, body: r.done }
+          : { ok: false, code: r.code, detail: r.detail, reason: r.reason };
+      },
+    },
+    sessionPort: {
+      request(sid, body) {
+        const entry = entries.get(sid);
+        if (!entry)
+          return Promise.resolve({
+            ok: false,
+            code: 'ERR_UNKNOWN_SESSION',
+            detail: 'no such session; handshake again',
+          });
+        try {
+          const opened = entry.session.openRequest(body);
+          let reply: InnerResponse;
+          if (opened.inner.path === REKEY_PATH) reply = entry.session.handleRekey(opened);
+          else if (opened.inner.path === '/ping') reply = { status: 200, body: { pong: true } };
+          else reply = { status: 404, body: { code: 'ERR_NOT_FOUND' } };
+          return Promise.resolve({ ok: true, body: entry.session.sealResponse(opened, reply) });
+        } catch (err) {
+          return Promise.resolve(errorAnswer(err));
+        }
+      },
+    },
+    hasSession: (sid) => entries.has(sid),
+    acceptLink(sid, link) {
+      const entry = entries.get(sid);
+      if (!entry) {
+        link.close(4404, 'unknown session');
+        return;
+      }
+      // The link proves nothing by itself: frames that do not open under the session's keys are
+      // dropped by handlePush, so a stranger on the link can neither read nor inject.
+      attach(entry, link);
+    },
+    async connect(target) {
+      const suites =
+        target.suites ??
+        (init.rsaTransportKey ? ['x25519-aes256gcm', 'rsaoaep-aes256gcm'] : ['x25519-aes256gcm']);
+      const outcome = await initiateHandshake(
+        {
+          identity: init.identity,
+          ...(init.rsaTransportKey ? { rsaTransportKey: init.rsaTransportKey } : {}),
+          post: (url, path, body) => peerRequest(url, 'POST', path, body, { timeoutMs: 10_000 }),
+          pins,
+          now,
+          random: randomBytes,
+          spawnActor: deps.spawnActor,
+          freshnessMs,
+          onSecurityAlert: (a) =>
+            deps.onSecurityAlert(String(a.type), target.expectedPeerId, JSON.stringify(a)),
+        },
+        { url: target.url, expectedPeerId: target.expectedPeerId, suites },
+      );
+      if (!outcome.ok) {
+        if (outcome.reason === 'key-changed') {
+          deps.onSecurityAlert(
+            'key-changed',
+            target.expectedPeerId,
+            `${target.url} answered with another identity`,
+          );
+        }
+        const code =
+          outcome.reason === 'unreachable' || outcome.reason === 'timeout'
+            ? 'ERR_PEER_UNREACHABLE'
+            : 'ERR_HANDSHAKE_FAILED';
+        throw new AppError(
+          code,
+          `handshake with ${target.url} failed: ${outcome.reason} (${outcome.detail})`,
+          {
+            details: {
+              reason: outcome.reason,
+              ...(outcome.code ? { peerCode: outcome.code } : {}),
+            },
+          },
+        );
+      }
+      const entry = open(outcome.session, target.url);
+      let linkState: 'up' | 'down' = 'down';
+      try {
+        attach(entry, await connectLink(target.url, outcome.session.sid));
+        linkState = 'up';
+      } catch {
+        entry.session.setLink('down'); // polling still works
+      }
+      return {
+        peerId: outcome.session.peerId,
+        sessionId: outcome.session.sid,
+        sas: outcome.session.sas,
+        suite: outcome.session.suite,
+        keyId: outcome.session.keyId,
+        link: linkState,
+      };
+    },
+    async request(peerId, inner) {
+      const entry = live(peerId);
+      if (!entry)
+        throw new AppError(
+          'ERR_NOT_FOUND',
+          `no session with ${peerId.slice(0, 12)}; run conclave connect first`,
+        );
+      await rekeyIfDue(entry);
+      return sendSealed(entry, inner);
+    },
+    async ping(peerId, via) {
+      const entry = live(peerId);
+      if (!entry)
+        throw new AppError(
+          'ERR_NOT_FOUND',
+          `no session with ${peerId.slice(0, 12)}; run conclave connect first`,
+        );
+      const started = process.hrtime.bigint();
+      if (via === 'request') {
+        await rekeyIfDue(entry);
+        const r = await sendSealed(entry, { method: 'POST', path: '/ping', body: {} });
+        if (r.status !== 200)
+          throw new AppError('ERR_PEER_UNREACHABLE', `ping answered ${r.status}`);
+      } else {
+        const link = entry.link;
+        if (!link?.isOpen)
+          throw new AppError(
+            'ERR_PEER_UNREACHABLE',
+            'the session link is down; use a sealed request instead',
+          );
+        const n = ++pushCounter;
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => {
+            entry.waiters.delete(n);
+            reject(new AppError('ERR_TIMEOUT', 'no pong over the link within 10 s'));
+          }, 10_000);
+          entry.waiters.set(n, () => {
+            clearTimeout(timer);
+            entry.waiters.delete(n);
+            resolve();
+          });
+          link.send(entry.session.sealPush({ type: 'ping', n }));
+        });
+      }
+      const info = entry.session.info();
+      return {
+        rttMs: Number(process.hrtime.bigint() - started) / 1e6,
+        via,
+        epoch: info.epoch,
+        sessionId: entry.material.sid,
+      };
+    },
+    sessionView(peerId) {
+      const e = live(peerId);
+      if (!e) return null;
+      const info = e.session.info();
+      return {
+        sessionId: e.material.sid,
+        role: e.material.role,
+        suite: e.material.suite,
+        sas: e.material.sas,
+        epoch: info.epoch,
+        state: info.state,
+        link: info.linkState,
+      };
+    },
+    seedReplayCache: (records) => seedReplayCache(replayCache, records, now().getTime()),
+    close() {
+      responder.close();
+      for (const sid of [...entries.keys()]) retire(sid, 'shutdown');
+    },
+  };
+  return api;
+}

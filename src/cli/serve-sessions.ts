@@ -1,0 +1,132 @@
+/**
+ * Wires sessions into a serving peer: the RSA transport key (RSA identities), the handshake
+ * replay cache seeded from the log, pinning on first contact, and the `connect`/`ping` services
+ * the local API hands to the runtime.
+ */
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import type { Logger } from 'pino';
+import { resolvePeerId } from '../actors/peer-directory.js';
+import type { PeerRuntime, RuntimeServices } from '../actors/peer-runtime.js';
+import { createPeerSessions, type PeerSessions } from '../actors/peer-sessions.js';
+import { formatFingerprint, generateRsaOaepKeyPair, type Identity } from '../crypto/index.js';
+import { AppError } from '../errors.js';
+import type { Keystore } from '../keystore/keystore.js';
+import type { EventStore } from '../store/event-store.js';
+
+const RSA_TRANSPORT_SECRET = 'rsa-transport';
+
+/** The long-term RSA-OAEP key an RSA peer receives session secrets under (protocol §2). */
+async function loadOrCreateRsaTransportKey(
+  keystore: Keystore,
+): Promise<{ privateKey: KeyObject; publicKey: KeyObject }> {
+  const stored = await keystore.getSecret(RSA_TRANSPORT_SECRET);
+  if (stored) {
+    const privateKey = createPrivateKey({ key: stored, format: 'der', type: 'pkcs8' });
+    stored.fill(0);
+    return { privateKey, publicKey: createPublicKey(privateKey) };
+  }
+  const pair = await generateRsaOaepKeyPair();
+  const der = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
+  await keystore.putSecret(RSA_TRANSPORT_SECRET, der);
+  der.fill(0);
+  return pair;
+}
+
+export async function startSessions(deps: {
+  identity: Identity;
+  keystore: Keystore;
+  runtime: PeerRuntime;
+  store: EventStore;
+  logger: Logger;
+  rekeyAfterMessages?: number | undefined;
+}): Promise<{ sessions: PeerSessions; services: RuntimeServices }> {
+  const { identity, runtime, logger } = deps;
+  const rsaTransportKey =
+    identity.kind === 'rsa' ? await loadOrCreateRsaTransportKey(deps.keystore) : undefined;
+  const sessions = createPeerSessions(
+    {
+      identity,
+      ...(rsaTransportKey ? { rsaTransportKey } : {}),
+      ...(deps.rekeyAfterMessages !== undefined
+        ? { session: { rekeyAfterMessages: deps.rekeyAfterMessages } }
+        : {}),
+    },
+    {
+      spawnActor: runtime.spawnActor,
+      pinState: (peerId) => runtime.pins()[peerId]?.state ?? 'none',
+      onEstablished: (s, { url }) => {
+        const known = runtime.knownPeers().find((p) => p.peerId === s.peerId);
+        runtime.trust({
+          type: 'pin.seen',
+          peerId: s.peerId,
+          kind: s.peerKind,
+          name: known?.name ?? null,
+          at: s.establishedAt,
+        });
+        runtime.hub.publish('peer', {
+          change: 'session',
+          peerId: s.peerId,
+          sessionId: s.sid,
+          role: s.role,
+          suite: s.suite,
+          sas: s.sas,
+          url,
+        });
+        logger.info(
+          { peerId: s.peerId, sid: s.sid, role: s.role, suite: s.suite },
+          'session established',
+        );
+      },
+      onSecurityAlert: (kind, peerId, detail) => {
+        logger.warn({ kind, peerId }, 'security alert');
+        runtime.alert(kind, peerId, detail);
+      },
+    },
+  );
+  // A replayed offer must stay refused across a restart: the nonces are in the recorded events.
+  const seeded = sessions.seedReplayCache(await deps.store.readAll({ streamPrefix: 'session:' }));
+  if (seeded > 0) logger.debug({ seeded }, 'handshake replay cache seeded from the log');
+
+  const services: RuntimeServices = {
+    async connect(r) {
+      let url = r.url;
+      let expectedPeerId: string | null = null;
+      if (url === undefined) {
+        const known = runtime.knownPeers();
+        expectedPeerId = resolvePeerId(
+          r.peerId ?? '',
+          known.map((p) => p.peerId),
+        );
+        url = known.find((p) => p.peerId === expectedPeerId)?.urls[0];
+        if (url === undefined) {
+          throw new AppError(
+            'ERR_NOT_FOUND',
+            `no address known for ${expectedPeerId.slice(0, 12)}; connect by URL instead`,
+          );
+        }
+      }
+      const c = await sessions.connect({
+        url,
+        expectedPeerId,
+        ...(r.suites ? { suites: r.suites } : {}),
+      });
+      const pin = runtime.pins()[c.peerId];
+      return {
+        peerId: c.peerId,
+        sessionId: c.sessionId,
+        fingerprint: formatFingerprint(c.peerId),
+        sas: c.sas,
+        suite: c.suite,
+        keyId: c.keyId,
+        link: c.link,
+        trust: pin?.state ?? null,
+        name: pin?.name ?? null,
+      };
+    },
+    async ping(r) {
+      const known = [...runtime.knownPeers().map((p) => p.peerId), ...Object.keys(runtime.pins())];
+      return sessions.ping(resolvePeerId(r.peerId, known), r.via);
+    },
+  };
+  return { sessions, services };
+}
