@@ -68,6 +68,9 @@ interface Entry {
   readonly url: string | null;
   link: Link | undefined;
   readonly waiters: Map<number, (p: InnerPush) => void>;
+  /** Sealed push frames waiting for the requester to poll (responder side, link down). */
+  readonly outbox: Buffer[];
+  pollTimer: NodeJS.Timeout | undefined;
 }
 
 export interface PeerSessions {
@@ -90,6 +93,11 @@ export interface PeerSessions {
   close(): void;
 }
 
+/** Most push frames kept for a requester that polls. */
+const MAX_OUTBOX = 256;
+/** How often a requester without a link polls for pushes. */
+const POLL_MS = 2_000;
+
 function errorAnswer(err: unknown): PortAnswer {
   if (isAppError(err)) return { ok: false, code: err.code, detail: err.message };
   return { ok: false, code: 'ERR_INVALID_MESSAGE', detail: 'request could not be processed' };
@@ -101,6 +109,8 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
   const replayCache = createReplayCache({ freshnessMs });
   const entries = new Map<string, Entry>();
   const latestByPeer = new Map<string, string>();
+  /** Where we last reached each peer as requester: a lapsed session is re-handshaken there. */
+  const lastUrl = new Map<string, string>();
   const pins = { get: (peerId: string) => deps.pinState(peerId) };
   let pushCounter = 0;
 
@@ -111,7 +121,15 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
       { spawnActor: deps.spawnActor, now },
       init.session,
     );
-    const entry: Entry = { session, material, url, link: undefined, waiters: new Map() };
+    const entry: Entry = {
+      session,
+      material,
+      url,
+      link: undefined,
+      waiters: new Map(),
+      outbox: [],
+      pollTimer: undefined,
+    };
     const previous = latestByPeer.get(s.peerId);
     entries.set(s.sid, entry);
     latestByPeer.set(s.peerId, s.sid);
@@ -126,6 +144,7 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     entries.delete(sid);
     if (latestByPeer.get(e.material.peerId) === sid) latestByPeer.delete(e.material.peerId);
     e.link?.close(1000, reason);
+    if (e.pollTimer) clearInterval(e.pollTimer);
     e.session.close(reason);
   }
 
@@ -136,11 +155,56 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     } catch {
       return; // counted by the session; a bad frame never reaches anyone
     }
+    onPush(entry, inner);
+  }
+
+  function onPush(entry: Entry, inner: InnerPush): void {
     if (inner.type === 'ping' && typeof inner.n === 'number') {
-      entry.link?.send(entry.session.sealPush({ type: 'pong', n: inner.n }));
+      void deliver(entry, { type: 'pong', n: inner.n }).catch(() => undefined);
     } else if (inner.type === 'pong' && typeof inner.n === 'number') {
       entry.waiters.get(inner.n)?.(inner);
     }
+  }
+
+  /**
+   * Push to the peer: over the link when it is up; otherwise the requester sends a sealed
+   * `POST /push`, and the responder queues the sealed frame for the requester's next poll.
+   */
+  async function deliver(entry: Entry, inner: InnerPush): Promise<'link' | 'request' | 'queued'> {
+    if (entry.link?.isOpen && entry.link.send(entry.session.sealPush(inner))) return 'link';
+    if (entry.url !== null) {
+      const r = await sendSealed(entry, { method: 'POST', path: '/push', body: inner });
+      if (r.status !== 202)
+        throw new AppError('ERR_PEER_UNREACHABLE', `push refused (${r.status})`);
+      return 'request';
+    }
+    entry.outbox.push(entry.session.sealPush(inner));
+    if (entry.outbox.length > MAX_OUTBOX) entry.outbox.shift();
+    return 'queued';
+  }
+
+  /** Requester side, link down: fetch queued frames now and then. */
+  function schedulePoll(entry: Entry): void {
+    if (entry.url === null || entry.pollTimer !== undefined) return;
+    entry.pollTimer = setInterval(() => {
+      if (entry.link?.isOpen || !entries.has(entry.material.sid)) {
+        clearInterval(entry.pollTimer);
+        entry.pollTimer = undefined;
+        return;
+      }
+      void poll(entry).catch(() => undefined);
+    }, POLL_MS);
+    entry.pollTimer.unref();
+  }
+
+  async function poll(entry: Entry): Promise<number> {
+    const r = await sendSealed(entry, { method: 'POST', path: '/poll', body: {} });
+    const frames = (r.body as { frames?: unknown } | undefined)?.frames;
+    if (r.status !== 200 || !Array.isArray(frames)) return 0;
+    for (const f of frames.slice(0, MAX_OUTBOX)) {
+      if (typeof f === 'string') handlePush(entry, Buffer.from(f, 'base64url'));
+    }
+    return frames.length;
   }
 
   function attach(entry: Entry, link: Link): void {
@@ -151,7 +215,10 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     void link.closed.then(() => {
       if (entry.link === link) {
         entry.link = undefined;
-        if (entries.has(entry.material.sid)) entry.session.setLink('down');
+        if (entries.has(entry.material.sid)) {
+          entry.session.setLink('down');
+          schedulePoll(entry);
+        }
       }
     });
   }
@@ -168,6 +235,23 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     spawnActor: deps.spawnActor,
     onEstablished: (s) => void open(s, null),
   });
+
+  /** The live session with `peerId`; one that lapsed is handshaken again where we reached it. */
+  async function usable(peerId: string): Promise<Entry> {
+    const e = live(peerId);
+    if (e) return e;
+    const url = lastUrl.get(peerId);
+    if (url === undefined) {
+      throw new AppError(
+        'ERR_NOT_FOUND',
+        `no session with ${peerId.slice(0, 12)}; run conclave connect first`,
+      );
+    }
+    await api.connect({ url, expectedPeerId: peerId });
+    const again = live(peerId);
+    if (!again) throw new AppError('ERR_HANDSHAKE_FAILED', 'the new session closed at once');
+    return again;
+  }
 
   function live(peerId: string): Entry | undefined {
     const sid = latestByPeer.get(peerId);
@@ -251,7 +335,15 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
           let reply: InnerResponse;
           if (opened.inner.path === REKEY_PATH) reply = entry.session.handleRekey(opened);
           else if (opened.inner.path === '/ping') reply = { status: 200, body: { pong: true } };
-          else reply = { status: 404, body: { code: 'ERR_NOT_FOUND' } };
+          else if (opened.inner.path === '/push') {
+            const inner = opened.inner.body as InnerPush | undefined;
+            if (inner && typeof inner === 'object' && typeof inner.type === 'string')
+              onPush(entry, inner);
+            reply = { status: 202, body: {} };
+          } else if (opened.inner.path === '/poll') {
+            const frames = entry.outbox.splice(0, MAX_OUTBOX).map((f) => f.toString('base64url'));
+            reply = { status: 200, body: { frames } };
+          } else reply = { status: 404, body: { code: 'ERR_NOT_FOUND' } };
           return Promise.resolve({ ok: true, body: entry.session.sealResponse(opened, reply) });
         } catch (err) {
           return Promise.resolve(errorAnswer(err));
@@ -312,12 +404,14 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
         );
       }
       const entry = open(outcome.session, target.url);
+      lastUrl.set(outcome.session.peerId, target.url);
       let linkState: 'up' | 'down' = 'down';
       try {
         attach(entry, await connectLink(target.url, outcome.session.sid));
         linkState = 'up';
       } catch {
-        entry.session.setLink('down'); // polling still works
+        entry.session.setLink('down'); // sealed requests and polling still work
+        schedulePoll(entry);
       }
       return {
         peerId: outcome.session.peerId,
@@ -329,22 +423,12 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
       };
     },
     async request(peerId, inner) {
-      const entry = live(peerId);
-      if (!entry)
-        throw new AppError(
-          'ERR_NOT_FOUND',
-          `no session with ${peerId.slice(0, 12)}; run conclave connect first`,
-        );
+      const entry = await usable(peerId);
       await rekeyIfDue(entry);
       return sendSealed(entry, inner);
     },
     async ping(peerId, via) {
-      const entry = live(peerId);
-      if (!entry)
-        throw new AppError(
-          'ERR_NOT_FOUND',
-          `no session with ${peerId.slice(0, 12)}; run conclave connect first`,
-        );
+      const entry = await usable(peerId);
       const started = process.hrtime.bigint();
       if (via === 'request') {
         await rekeyIfDue(entry);
@@ -352,24 +436,31 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
         if (r.status !== 200)
           throw new AppError('ERR_PEER_UNREACHABLE', `ping answered ${r.status}`);
       } else {
-        const link = entry.link;
-        if (!link?.isOpen)
-          throw new AppError(
-            'ERR_PEER_UNREACHABLE',
-            'the session link is down; use a sealed request instead',
-          );
         const n = ++pushCounter;
         await new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => {
             entry.waiters.delete(n);
-            reject(new AppError('ERR_TIMEOUT', 'no pong over the link within 10 s'));
+            reject(
+              new AppError('ERR_TIMEOUT', 'no pong within 10 s (over the link, or by polling)'),
+            );
           }, 10_000);
           entry.waiters.set(n, () => {
             clearTimeout(timer);
             entry.waiters.delete(n);
             resolve();
           });
-          link.send(entry.session.sealPush({ type: 'ping', n }));
+          deliver(entry, { type: 'ping', n }).then(
+            (how) => {
+              // Sent by sealed request: the pong waits in the responder's outbox; fetch it now
+              // rather than after a poll period. (Queued pushes wait for the requester's poll.)
+              if (how === 'request') void poll(entry).catch(() => undefined);
+            },
+            (err: unknown) => {
+              clearTimeout(timer);
+              entry.waiters.delete(n);
+              reject(err instanceof Error ? err : new Error(String(err)));
+            },
+          );
         });
       }
       const info = entry.session.info();

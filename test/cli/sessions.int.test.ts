@@ -151,6 +151,77 @@ describe('sessions between real peer processes', () => {
     expect(ping.status).toBe(200);
   }, 60_000);
 
+  it('three peers on loopback find each other by multicast and open sessions by peer id', async () => {
+    const r = () => 1 + Math.floor(Math.random() * 250);
+    const group = `239.255.${r()}.${r()}:${20000 + Math.floor(Math.random() * 20000)}`;
+    const nodes: Array<{ p: PeerProcess; dir: string; auth: Record<string, string> }> = [];
+    for (const name of ['p1', 'p2', 'p3']) {
+      const dir = await mkdtemp(join(tmpdir(), `conclave-sess-${name}-`));
+      dirs.push(dir);
+      const p = await startPeer([
+        '--volatile',
+        '--data-dir',
+        dir,
+        '--port',
+        '0',
+        '--api-port',
+        '0',
+        '--name',
+        name,
+        '--multicast',
+        group,
+      ]);
+      peers.push(p);
+      nodes.push({
+        p,
+        dir,
+        auth: {
+          authorization: `Bearer ${(await readFile(join(dir, 'api-token'), 'utf8')).trim()}`,
+        },
+      });
+    }
+    await vi.waitFor(
+      async () => {
+        for (const n of nodes)
+          expect(
+            (await http(`${n.p.ready.apiUrl}/api/peers`, { headers: n.auth })).json,
+          ).toHaveLength(2);
+      },
+      { timeout: 15_000, interval: 250 },
+    );
+    for (const [i, j] of [
+      [0, 1],
+      [1, 2],
+      [2, 0],
+    ] as const) {
+      const a = nodes[i]!;
+      const b = nodes[j]!;
+      const c = await runCli([
+        'connect',
+        b.p.ready.peerId.slice(0, 10),
+        '--data-dir',
+        a.dir,
+        '--json',
+      ]);
+      expect(c.code, c.stderr).toBe(0);
+      expect(JSON.parse(c.stdout)).toMatchObject({
+        peerId: b.p.ready.peerId,
+        name: b.p.ready.name,
+      });
+      for (const via of ['request', 'push']) {
+        const ping = await http(
+          `${a.p.ready.apiUrl}/api/peers/${b.p.ready.peerId}/ping?via=${via}`,
+          {
+            method: 'POST',
+            headers: { ...a.auth, 'content-type': 'application/json' },
+            body: '{}',
+          },
+        );
+        expect(ping.status, JSON.stringify(ping.json)).toBe(200);
+      }
+    }
+  }, 60_000);
+
   it('says why a connect fails, with a code, when nothing listens there', async () => {
     const a = await peer('alice');
     const r = await runCli(['connect', 'http://127.0.0.1:9', '--data-dir', a.dir]);
