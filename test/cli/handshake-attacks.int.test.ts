@@ -4,22 +4,17 @@
  * and fuzzed bodies — none of them yields a session, and every answer is a 4xx with a code.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildOffer } from '../../src/crypto/handshake.js';
 import { generateIdentity, generateX25519KeyPair } from '../../src/crypto/index.js';
 import { http } from '../support/http.js';
-import { startPeer, type PeerProcess } from '../support/peer-process.js';
+import { startPeer, testPeers } from '../support/peer-process.js';
 
-const dirs: string[] = [];
-const peers: PeerProcess[] = [];
-afterEach(async () => {
-  for (const p of peers.splice(0)) await p.stop('SIGKILL');
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+const lab = testPeers();
+afterEach(() => lab.cleanup());
 
 const post = (url: string, body: unknown) =>
   http(url, {
@@ -30,8 +25,7 @@ const post = (url: string, body: unknown) =>
 
 describe('handshake attacks against a running peer', () => {
   it('refuses a replayed offer at once and after a restart, and a replay never becomes a session', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'conclave-attack-'));
-    dirs.push(dir);
+    const dir = await lab.tempDir('victim');
     const args = [
       '--data-dir',
       dir,
@@ -43,8 +37,7 @@ describe('handshake attacks against a running peer', () => {
       '0',
       '--no-discovery',
     ];
-    const victim = await startPeer(args);
-    peers.push(victim);
+    const victim = lab.track(await startPeer(args));
     const mallory = await generateIdentity('ed25519');
     const offer = buildOffer({
       identity: mallory,
@@ -72,8 +65,7 @@ describe('handshake attacks against a running peer', () => {
     expect(peersBefore.json).toEqual([]);
 
     expect(await victim.stop()).toBe(0);
-    const restarted = await startPeer(args);
-    peers.push(restarted);
+    const restarted = lab.track(await startPeer(args));
     const afterRestart = await post(`${restarted.ready.peerUrl}/p2p/v1/handshake/offer`, offer);
     expect(afterRestart.status, JSON.stringify(afterRestart.json)).toBe(422);
     expect(afterRestart.json.reason).toBe('replayed');
@@ -90,21 +82,7 @@ describe('handshake attacks against a running peer', () => {
   }, 60_000);
 
   it('refuses an offer whose suites were rewritten after signing (downgrade attempt)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'conclave-attack-'));
-    dirs.push(dir);
-    const victim = await startPeer([
-      '--volatile',
-      '--data-dir',
-      dir,
-      '--port',
-      '0',
-      '--api-port',
-      '0',
-      '--no-discovery',
-      '--identity',
-      'rsa',
-    ]);
-    peers.push(victim);
+    const { p: victim } = await lab.start('victim', ['--no-discovery', '--identity', 'rsa']);
     const mallory = await generateIdentity('ed25519');
     const offer = buildOffer({
       identity: mallory,
@@ -124,19 +102,7 @@ describe('handshake attacks against a running peer', () => {
   }, 60_000);
 
   it('answers fuzzed handshake and session bodies with 4xx only, and keeps serving', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'conclave-attack-'));
-    dirs.push(dir);
-    const victim = await startPeer([
-      '--volatile',
-      '--data-dir',
-      dir,
-      '--port',
-      '0',
-      '--api-port',
-      '0',
-      '--no-discovery',
-    ]);
-    peers.push(victim);
+    const { p: victim } = await lab.start('victim', ['--no-discovery']);
     const paths = [
       '/p2p/v1/handshake/offer',
       '/p2p/v1/handshake/confirm',

@@ -1,40 +1,12 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { http } from '../support/http.js';
-import { runCli, startPeer, type PeerProcess } from '../support/peer-process.js';
+import { runCli, testPeers, type TestPeer } from '../support/peer-process.js';
 
-const dirs: string[] = [];
-const peers: PeerProcess[] = [];
-afterEach(async () => {
-  for (const p of peers.splice(0)) await p.stop('SIGKILL');
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+const lab = testPeers();
+afterEach(() => lab.cleanup());
 
-async function peer(
-  name: string,
-  extra: string[] = [],
-): Promise<{ p: PeerProcess; dir: string; auth: Record<string, string> }> {
-  const dir = await mkdtemp(join(tmpdir(), `conclave-sess-${name}-`));
-  dirs.push(dir);
-  const p = await startPeer([
-    '--volatile',
-    '--data-dir',
-    dir,
-    '--port',
-    '0',
-    '--api-port',
-    '0',
-    '--name',
-    name,
-    '--no-discovery',
-    ...extra,
-  ]);
-  peers.push(p);
-  const token = (await readFile(join(dir, 'api-token'), 'utf8')).trim();
-  return { p, dir, auth: { authorization: `Bearer ${token}` } };
-}
+const peer = (name: string, extra: string[] = []): Promise<TestPeer> =>
+  lab.start(name, ['--no-discovery', ...extra]);
 
 describe('sessions between real peer processes', () => {
   it('connects by URL, shows the same SAS on both sides, and exchanges sealed requests and push frames', async () => {
@@ -154,32 +126,9 @@ describe('sessions between real peer processes', () => {
   it('three peers on loopback find each other by multicast and open sessions by peer id', async () => {
     const r = () => 1 + Math.floor(Math.random() * 250);
     const group = `239.255.${r()}.${r()}:${20000 + Math.floor(Math.random() * 20000)}`;
-    const nodes: Array<{ p: PeerProcess; dir: string; auth: Record<string, string> }> = [];
-    for (const name of ['p1', 'p2', 'p3']) {
-      const dir = await mkdtemp(join(tmpdir(), `conclave-sess-${name}-`));
-      dirs.push(dir);
-      const p = await startPeer([
-        '--volatile',
-        '--data-dir',
-        dir,
-        '--port',
-        '0',
-        '--api-port',
-        '0',
-        '--name',
-        name,
-        '--multicast',
-        group,
-      ]);
-      peers.push(p);
-      nodes.push({
-        p,
-        dir,
-        auth: {
-          authorization: `Bearer ${(await readFile(join(dir, 'api-token'), 'utf8')).trim()}`,
-        },
-      });
-    }
+    const nodes: TestPeer[] = [];
+    for (const name of ['p1', 'p2', 'p3'])
+      nodes.push(await lab.start(name, ['--multicast', group]));
     await vi.waitFor(
       async () => {
         for (const n of nodes)

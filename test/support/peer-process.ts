@@ -3,6 +3,8 @@
  * current source), and waits for the `conclave ready {json}` line.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RuntimeFile } from '../../src/cli/data-dir.js';
 import { repoRoot } from './paths.js';
@@ -90,4 +92,68 @@ export function runCli(
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** A peer in its own temporary data dir, with its API token, and a way to tidy up. */
+export interface TestPeer {
+  readonly p: PeerProcess;
+  readonly dir: string;
+  readonly auth: Record<string, string>;
+}
+
+/**
+ * Start test peers in temp data dirs (volatile unless `--store` is given) on free ports; `cleanup()`
+ * kills them and removes the dirs. Call `cleanup` from `afterEach`.
+ */
+export function testPeers(): {
+  start(
+    name: string,
+    extra?: readonly string[],
+    env?: Record<string, string | undefined>,
+  ): Promise<TestPeer>;
+  tempDir(tag: string): Promise<string>;
+  /** Also stop this process at cleanup. */
+  track(p: PeerProcess): PeerProcess;
+  cleanup(): Promise<void>;
+} {
+  const dirs: string[] = [];
+  const procs: PeerProcess[] = [];
+  const tempDir = async (tag: string): Promise<string> => {
+    const d = await mkdtemp(join(tmpdir(), `conclave-${tag}-`));
+    dirs.push(d);
+    return d;
+  };
+  return {
+    tempDir,
+    track(p) {
+      procs.push(p);
+      return p;
+    },
+    async start(name, extra = [], env = {}) {
+      const dir = await tempDir(name);
+      const durable = extra.includes('--store');
+      const p = await startPeer(
+        [
+          ...(durable ? [] : ['--volatile']),
+          '--data-dir',
+          dir,
+          '--port',
+          '0',
+          '--api-port',
+          '0',
+          '--name',
+          name,
+          ...extra,
+        ],
+        env,
+      );
+      procs.push(p);
+      const token = (await readFile(join(dir, 'api-token'), 'utf8')).trim();
+      return { p, dir, auth: { authorization: `Bearer ${token}` } };
+    },
+    async cleanup() {
+      for (const p of procs.splice(0)) await p.stop('SIGKILL');
+      for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+    },
+  };
 }
