@@ -93,6 +93,20 @@ export interface PeerSessions {
   close(): void;
 }
 
+/** The peer id a URL's public hello claims, or null when it does not answer sensibly. */
+async function whoIsAt(url: string): Promise<string | null> {
+  try {
+    const r = await peerRequest(url, 'GET', '/p2p/v1/hello', undefined, {
+      timeoutMs: 3_000,
+      maxBytes: 16_384,
+    });
+    const id = (r.body as { peerId?: unknown } | undefined)?.peerId;
+    return typeof id === 'string' ? id : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Most push frames kept for a requester that polls. */
 const MAX_OUTBOX = 256;
 /** How often a requester without a link polls for pushes. */
@@ -381,7 +395,14 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
         { url: target.url, expectedPeerId: target.expectedPeerId, suites },
       );
       if (!outcome.ok) {
-        if (outcome.reason === 'key-changed') {
+        let reason: string = outcome.reason;
+        // The responder refuses an offer addressed to another peer id (`wrong-peer`): then the
+        // peer we expected is not the one at that address. Ask who is there to say so precisely.
+        if (reason === 'rejected' && target.expectedPeerId !== null) {
+          const there = await whoIsAt(target.url);
+          if (there !== null && there !== target.expectedPeerId) reason = 'key-changed';
+        }
+        if (reason === 'key-changed') {
           deps.onSecurityAlert(
             'key-changed',
             target.expectedPeerId,
@@ -394,10 +415,10 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
             : 'ERR_HANDSHAKE_FAILED';
         throw new AppError(
           code,
-          `handshake with ${target.url} failed: ${outcome.reason} (${outcome.detail})`,
+          `handshake with ${target.url} failed: ${reason} (${outcome.detail})`,
           {
             details: {
-              reason: outcome.reason,
+              reason,
               ...(outcome.code ? { peerCode: outcome.code } : {}),
             },
           },

@@ -20,13 +20,14 @@ const spawnActor: SpawnActor = (machine, input) => createActor(machine, { input 
 async function node(name: string, session?: { idleTimeoutMs: number }) {
   const identity = await generateIdentity('ed25519');
   const established: string[] = [];
+  const alerts: Array<{ kind: string; peerId: string | null }> = [];
   const sessions: PeerSessions = createPeerSessions(
     { identity, ...(session ? { session } : {}) },
     {
       spawnActor,
       pinState: () => 'none',
       onEstablished: (s) => established.push(s.sid),
-      onSecurityAlert: () => undefined,
+      onSecurityAlert: (kind, peerId) => alerts.push({ kind, peerId }),
     },
   );
   const api = await listenHttp(
@@ -51,7 +52,7 @@ async function node(name: string, session?: { idleTimeoutMs: number }) {
     () => api.close(100),
     () => sessions.close(),
   );
-  return { identity, sessions, api, established };
+  return { identity, sessions, api, established, alerts };
 }
 
 describe('sessions without the WebSocket link', () => {
@@ -83,5 +84,22 @@ describe('sessions without the WebSocket link', () => {
     const ping = await a.sessions.ping(b.identity.fingerprint, 'request');
     expect(ping.sessionId).not.toBe(first.sessionId);
     expect(b.established).toEqual([first.sessionId, ping.sessionId]);
+  }, 30_000);
+
+  it('refuses a peer that answers under another identity than expected, and raises a security alert', async () => {
+    const a = await node('a');
+    const b = await node('b');
+    const c = await node('c');
+    // a believes b lives at c's address: c answers with its own key
+    await expect(
+      a.sessions.connect({ url: c.api.url, expectedPeerId: b.identity.fingerprint }),
+    ).rejects.toMatchObject({
+      code: 'ERR_HANDSHAKE_FAILED',
+      details: { reason: 'key-changed' },
+    });
+    expect(a.alerts).toContainEqual(
+      expect.objectContaining({ kind: 'key-changed', peerId: b.identity.fingerprint }),
+    );
+    expect(c.established).toEqual([]);
   }, 30_000);
 });
