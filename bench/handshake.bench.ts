@@ -3,6 +3,10 @@
  * driver (codec, crypto, both machines; no HTTP, no recorder), beside the raw CPU cost of one
  * handshake's primitives measured in the same run. Target: handshakes/s per core ≥ 0.5 ×
  * 1 / (raw CPU of both sides). Key import must stay ≤ 5 % of the raw cost (cached KeyObjects).
+ *
+ * An informational row runs the protocol's own crypto for both sides (offer, checks, accept,
+ * MACs, session keys; no actors, no codec), so the gap splits into "what §2 asks beyond the raw
+ * primitives" and "what the actors and codec add".
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { createActor } from 'xstate';
@@ -10,15 +14,26 @@ import { createReplayCache } from '../src/actors/handshake/replay-cache.js';
 import { createHandshakeResponder } from '../src/actors/handshake/responder.js';
 import { initiateHandshake, type PostResult } from '../src/actors/handshake/requester.js';
 import type { SpawnActor } from '../src/actors/handshake/types.js';
+import {
+  buildAccept,
+  buildOffer,
+  checkAccept,
+  checkOffer,
+  confirmMac,
+  verifyConfirmMac,
+} from '../src/crypto/handshake.js';
 import { hkdfSha256, Labels } from '../src/crypto/hkdf.js';
-import { generateIdentity, importPublicKey, exportPublicKey } from '../src/crypto/identity.js';
+import { exportPublicKey, generateIdentity, importPublicKey } from '../src/crypto/identity.js';
 import { generateRsaOaepKeyPair, rsaUnwrapKey, rsaWrapKey } from '../src/crypto/rsa-oaep.js';
 import { sign, SignatureDomains, verify } from '../src/crypto/signature.js';
 import { generateX25519KeyPair, x25519SharedSecret } from '../src/crypto/x25519.js';
 import type { HandshakeSuite } from '../src/machines/handshake.types.js';
-import { measureAsync, measureSync, ratioRow, toRate, type BenchModule } from './lib.js';
+import { measureAsync, measureSync, ratioRow, toRate, type BenchModule, type Rate } from './lib.js';
 
 const spawnActor: SpawnActor = (machine, input) => createActor(machine, { input }).start() as never;
+
+const best = (rates: readonly Rate[]): Rate =>
+  rates.reduce((a, b) => (a.opsPerSec >= b.opsPerSec ? a : b));
 
 const bench: BenchModule = {
   title: 'handshake: full in-process handshakes vs the raw crypto of one handshake (T4)',
@@ -29,22 +44,21 @@ const bench: BenchModule = {
     const fields = [randomBytes(32), randomBytes(48)];
     const sig = sign(bob.privateKey, SignatureDomains.handshakeResponse, fields);
     const salt = randomBytes(32);
+    const secret = randomBytes(32);
+    const peerEph = generateX25519KeyPair();
 
     // Raw CPU of one side: ephemeral keygen, agreement with the peer's raw key, HKDF, one
     // Ed25519 signature and one verification (each side signs once and verifies once).
-    const peerEph = generateX25519KeyPair();
-    const rawX25519Side = measureSync(() => {
+    const rawX25519Side = (): void => {
       const eph = generateX25519KeyPair();
       const dh = x25519SharedSecret(eph.privateKey, peerEph.publicKeyRaw);
       hkdfSha256(dh, salt, Labels.handshake, 64);
       sign(alice.privateKey, SignatureDomains.handshakeResponse, fields);
       verify(bob.publicKey, SignatureDomains.handshakeResponse, fields, sig);
-    });
-    const rawX25519Both = toRate(rawX25519Side.opsPerSec / 2);
-    // RSA mode: one OAEP wrap (responder) and one unwrap (requester) instead of the two
-    // X25519 steps, plus the same signatures and HKDF on both sides.
-    const secret = randomBytes(32);
-    const rawRsaBoth = measureSync(() => {
+    };
+    // RSA mode, both sides: one OAEP wrap and one unwrap instead of the X25519 steps, plus the
+    // same signatures and HKDF on each side.
+    const rawRsaBoth = (): void => {
       const wrapped = rsaWrapKey(transport.publicKey, secret, salt.subarray(0, 16));
       rsaUnwrapKey(transport.privateKey, wrapped, salt.subarray(0, 16));
       for (let i = 0; i < 2; i++) {
@@ -52,19 +66,33 @@ const bench: BenchModule = {
         sign(alice.privateKey, SignatureDomains.handshakeResponse, fields);
         verify(bob.publicKey, SignatureDomains.handshakeResponse, fields, sig);
       }
-    });
-
-    report(
-      ratioRow(
-        'handshake/raw',
-        'raw crypto, one side (x25519 + hkdf + sign + verify)',
-        rawX25519Side,
-        undefined,
-        {
-          note: `HS_cpu = ${rawX25519Side.usPerOp.toFixed(0)} µs`,
-        },
-      ),
-    );
+    };
+    // The protocol's crypto for both sides, x25519 suite, as the drivers call it.
+    const protocolCrypto = (): void => {
+      const ephI = generateX25519KeyPair();
+      const offer = buildOffer({
+        identity: alice,
+        sid: randomBytes(16),
+        nonce: randomBytes(32),
+        ts: Date.now(),
+        suites: ['x25519-aes256gcm'],
+        to: bob.fingerprint,
+        ephPublic: ephI.publicKeyRaw,
+      });
+      checkOffer(offer);
+      const { accept, keys } = buildAccept({
+        identity: bob,
+        offer,
+        suite: 'x25519-aes256gcm',
+        ts: Date.now(),
+        nonce: randomBytes(32),
+        sak: randomBytes(32),
+        eph: generateX25519KeyPair(),
+      });
+      const mine = checkAccept(offer, accept, { eph: ephI }).keys!;
+      verifyConfirmMac(keys, 'i', confirmMac(mine, 'i').toString('base64url'));
+      verifyConfirmMac(mine, 'r', confirmMac(keys, 'r').toString('base64url'));
+    };
 
     const responder = createHandshakeResponder({
       identity: bob,
@@ -101,12 +129,47 @@ const bench: BenchModule = {
       if (!r.ok) throw new Error(`handshake failed: ${r.reason}`);
     };
 
+    // Interleaved rounds, best window of each, so drift and noise hit ours and the baseline alike.
+    const rawX: Rate[] = [];
+    const rawR: Rate[] = [];
+    const proto: Rate[] = [];
+    const fullX: Rate[] = [];
+    const fullR: Rate[] = [];
+    for (let round = 0; round < 2; round++) {
+      rawX.push(toRate(measureSync(rawX25519Side).opsPerSec / 2));
+      proto.push(measureSync(protocolCrypto));
+      fullX.push(await measureAsync(full(['x25519-aes256gcm']), { windowMs: 400 }));
+      rawR.push(measureSync(rawRsaBoth));
+      fullR.push(await measureAsync(full(['rsaoaep-aes256gcm']), { windowMs: 400 }));
+    }
+    const rawBoth = best(rawX);
+    const hsCpu = rawBoth.usPerOp / 2;
+    report(
+      ratioRow(
+        'handshake/raw',
+        'raw crypto, both sides (x25519 + hkdf + sign + verify)',
+        rawBoth,
+        undefined,
+        {
+          note: `HS_cpu = ${hsCpu.toFixed(0)} µs per side`,
+        },
+      ),
+    );
+    report(
+      ratioRow(
+        'handshake/raw',
+        'protocol §2 crypto, both sides (no actors, no codec)',
+        best(proto),
+        { name: '1/raw CPU both sides', rate: rawBoth },
+        { note: 'informational: TH, SAS, 3 HKDFs, GCM, MACs per side beyond the raw primitives' },
+      ),
+    );
     report(
       ratioRow(
         'handshake/full',
         'ECDH (x25519-aes256gcm) handshakes, driver to driver',
-        await measureAsync(full(['x25519-aes256gcm']), { windowMs: 500 }),
-        { name: '1/raw CPU both sides', rate: rawX25519Both },
+        best(fullX),
+        { name: '1/raw CPU both sides', rate: rawBoth },
         { minRatio: 0.5 },
       ),
     );
@@ -114,8 +177,8 @@ const bench: BenchModule = {
       ratioRow(
         'handshake/full',
         'RSA (rsaoaep-aes256gcm) handshakes, driver to driver',
-        await measureAsync(full(['rsaoaep-aes256gcm']), { windowMs: 500 }),
-        { name: '1/raw CPU both sides (rsa)', rate: rawRsaBoth },
+        best(fullR),
+        { name: '1/raw CPU both sides (rsa)', rate: best(rawR) },
         { minRatio: 0.5 },
       ),
     );
@@ -133,7 +196,7 @@ const bench: BenchModule = {
         'handshake/keys',
         'identity key import (cache hit)',
         importRate,
-        { name: '1/HS_cpu', rate: rawX25519Side },
+        { name: '1/HS_cpu', rate: toRate(1e6 / hsCpu) },
         { minRatio: 20 },
       ),
     );

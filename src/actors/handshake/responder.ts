@@ -20,6 +20,7 @@ import {
 } from '../../crypto/handshake.js';
 import { toBase64Url, wipe } from '../../crypto/bytes.js';
 import type { Identity } from '../../crypto/identity.js';
+import { AppError } from '../../errors.js';
 import { generateX25519KeyPair, type X25519KeyPair } from '../../crypto/x25519.js';
 import {
   decodeConfirm,
@@ -241,7 +242,10 @@ export function createHandshakeResponder(deps: HandshakeResponderDeps): Handshak
       if (snap.value !== 'established') {
         return Promise.resolve(rejection(snap.context.reason ?? 'bad-confirm', 'confirm refused'));
       }
-      const { context } = snap;
+      const { peerId, peerKind, suite } = snap.context;
+      if (peerId === null || peerKind === null || suite === null) {
+        throw new AppError('ERR_INTERNAL', 'established handshake without peer or suite');
+      }
       pending.delete(confirm.sid);
       const done: HandshakeDone = {
         v: 1,
@@ -252,11 +256,11 @@ export function createHandshakeResponder(deps: HandshakeResponderDeps): Handshak
       wipe(entry.keys.kConfirm);
       deps.onEstablished?.({
         sid: confirm.sid,
-        peerId: context.peerId ?? '',
-        peerKind: context.peerKind ?? 'ed25519',
+        peerId,
+        peerKind,
         keyId: entry.keys.keyId,
         sas: entry.keys.sas,
-        suite: context.suite ?? 'x25519-aes256gcm',
+        suite,
         role: 'responder',
         establishedAt: at,
         chains: chainsFor('responder', entry.keys.chains),

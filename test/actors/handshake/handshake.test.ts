@@ -12,7 +12,7 @@ import type { EstablishedSession } from '../../../src/actors/handshake/types.js'
 import { generateIdentity, type Identity } from '../../../src/crypto/identity.js';
 import type { HandshakeSuite } from '../../../src/machines/handshake.types.js';
 import { fixedIdentity, fixedRsaTransportKey } from '../../crypto/handshake.fixtures.js';
-import { pinsOf, random, recording, replayTo, sleep, wire, type Recording } from './support.js';
+import { pinsOf, random, recording, replayTo, waitFor, wire, type Recording } from './support.js';
 
 const alice = fixedIdentity(0x11);
 const bob = fixedIdentity(0x22);
@@ -205,7 +205,7 @@ describe('handshake drivers, in process', () => {
   });
 
   it('times out on the responder when no confirm comes, and forgets the keys', async () => {
-    const { responder, requesterDeps, rec } = setup({ responder: { timeoutMs: 30 } });
+    const { responder, requesterDeps, rec } = setup({ responder: { timeoutMs: 200 } });
     const silent = {
       ...requesterDeps,
       post: wire(responder, { request: (p, b) => (p.endsWith('/confirm') ? {} : b) }),
@@ -213,8 +213,7 @@ describe('handshake drivers, in process', () => {
     const r = await initiateHandshake(silent, { url: 'u', expectedPeerId: null, suites: BOTH });
     expect(r).toMatchObject({ ok: false, reason: 'rejected', code: 'ERR_INVALID_MESSAGE' });
     expect(responder.pendingCount).toBe(1);
-    await sleep(80);
-    expect(responder.pendingCount).toBe(0);
+    await waitFor(() => responder.pendingCount === 0);
     await rec.writer.flush();
     const streams = await rec.store.listStreams('session:');
     const responderStream = await rec.store.readStream(

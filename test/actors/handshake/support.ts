@@ -125,3 +125,12 @@ export function replayTo(events: readonly RecordedEvent[]): unknown[] {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Poll until `check` holds (timers fire on their own schedule under load); throws after `ms`. */
+export async function waitFor(check: () => boolean, ms = 2_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('condition not reached in time');
+    await sleep(5);
+  }
+}
