@@ -6,15 +6,10 @@
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
 import type { Identity } from '../crypto/index.js';
-import { AppError, isAppError } from '../errors.js';
-import {
-  REKEY_PATH,
-  type InnerPush,
-  type InnerRequest,
-  type InnerResponse,
-} from '../protocol/sealed.codec.js';
+import { AppError } from '../errors.js';
+import type { InnerRequest, InnerResponse } from '../protocol/sealed.codec.js';
 import { HANDSHAKE_SUITES, type HandshakeSuite } from '../protocol/handshake.codec.js';
-import type { HandshakePort, PortAnswer, SessionPort } from '../transport/http/peer-api.js';
+import type { HandshakePort, SessionPort } from '../transport/http/peer-api.js';
 import { peerRequest } from '../transport/http/peer-client.js';
 import { connectLink, type Link } from '../transport/ws/peer-link.js';
 import {
@@ -25,7 +20,8 @@ import {
 import { initiateHandshake } from './handshake/requester.js';
 import { createHandshakeResponder } from './handshake/responder.js';
 import type { EstablishedSession, SpawnActor } from './handshake/types.js';
-import { createSession, type Session, type SessionInit } from './session/session-actor.js';
+import { createSession, type SessionInit } from './session/session-actor.js';
+import { createDelivery, type Entry } from './session-delivery.js';
 
 export interface PeerSessionsInit {
   readonly identity: Identity;
@@ -61,18 +57,6 @@ export interface PingResult {
   readonly sessionId: string;
 }
 
-interface Entry {
-  readonly session: Session;
-  readonly material: Omit<EstablishedSession, 'chains'>;
-  /** Where to reach the peer (requester side only). */
-  readonly url: string | null;
-  link: Link | undefined;
-  readonly waiters: Map<number, (p: InnerPush) => void>;
-  /** Sealed push frames waiting for the requester to poll (responder side, link down). */
-  readonly outbox: Buffer[];
-  pollTimer: NodeJS.Timeout | undefined;
-}
-
 export interface PeerSessions {
   readonly handshakePort: HandshakePort;
   readonly sessionPort: SessionPort;
@@ -105,16 +89,6 @@ async function whoIsAt(url: string): Promise<string | null> {
   } catch {
     return null;
   }
-}
-
-/** Most push frames kept for a requester that polls. */
-const MAX_OUTBOX = 256;
-/** How often a requester without a link polls for pushes. */
-const POLL_MS = 2_000;
-
-function errorAnswer(err: unknown): PortAnswer {
-  if (isAppError(err)) return { ok: false, code: err.code, detail: err.message };
-  return { ok: false, code: 'ERR_INVALID_MESSAGE', detail: 'request could not be processed' };
 }
 
 export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDeps): PeerSessions {
@@ -162,80 +136,10 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     e.session.close(reason);
   }
 
-  function handlePush(entry: Entry, frame: Buffer): void {
-    let inner: InnerPush;
-    try {
-      inner = entry.session.openPush(frame);
-    } catch {
-      return; // counted by the session; a bad frame never reaches anyone
-    }
-    onPush(entry, inner);
-  }
-
-  function onPush(entry: Entry, inner: InnerPush): void {
-    if (inner.type === 'ping' && typeof inner.n === 'number') {
-      void deliver(entry, { type: 'pong', n: inner.n }).catch(() => undefined);
-    } else if (inner.type === 'pong' && typeof inner.n === 'number') {
-      entry.waiters.get(inner.n)?.(inner);
-    }
-  }
-
-  /**
-   * Push to the peer: over the link when it is up; otherwise the requester sends a sealed
-   * `POST /push`, and the responder queues the sealed frame for the requester's next poll.
-   */
-  async function deliver(entry: Entry, inner: InnerPush): Promise<'link' | 'request' | 'queued'> {
-    if (entry.link?.isOpen && entry.link.send(entry.session.sealPush(inner))) return 'link';
-    if (entry.url !== null) {
-      const r = await sendSealed(entry, { method: 'POST', path: '/push', body: inner });
-      if (r.status !== 202)
-        throw new AppError('ERR_PEER_UNREACHABLE', `push refused (${r.status})`);
-      return 'request';
-    }
-    entry.outbox.push(entry.session.sealPush(inner));
-    if (entry.outbox.length > MAX_OUTBOX) entry.outbox.shift();
-    return 'queued';
-  }
-
-  /** Requester side, link down: fetch queued frames now and then. */
-  function schedulePoll(entry: Entry): void {
-    if (entry.url === null || entry.pollTimer !== undefined) return;
-    entry.pollTimer = setInterval(() => {
-      if (entry.link?.isOpen || !entries.has(entry.material.sid)) {
-        clearInterval(entry.pollTimer);
-        entry.pollTimer = undefined;
-        return;
-      }
-      void poll(entry).catch(() => undefined);
-    }, POLL_MS);
-    entry.pollTimer.unref();
-  }
-
-  async function poll(entry: Entry): Promise<number> {
-    const r = await sendSealed(entry, { method: 'POST', path: '/poll', body: {} });
-    const frames = (r.body as { frames?: unknown } | undefined)?.frames;
-    if (r.status !== 200 || !Array.isArray(frames)) return 0;
-    for (const f of frames.slice(0, MAX_OUTBOX)) {
-      if (typeof f === 'string') handlePush(entry, Buffer.from(f, 'base64url'));
-    }
-    return frames.length;
-  }
-
-  function attach(entry: Entry, link: Link): void {
-    entry.link?.close(1000, 'replaced');
-    entry.link = link;
-    entry.session.setLink('up');
-    link.frames$.subscribe({ next: (f) => handlePush(entry, f) });
-    void link.closed.then(() => {
-      if (entry.link === link) {
-        entry.link = undefined;
-        if (entries.has(entry.material.sid)) {
-          entry.session.setLink('down');
-          schedulePoll(entry);
-        }
-      }
-    });
-  }
+  const delivery = createDelivery({
+    isCurrent: (entry) => entries.get(entry.material.sid) === entry,
+    retire: (sid, reason) => retire(sid, reason),
+  });
 
   const responder = createHandshakeResponder({
     identity: init.identity,
@@ -277,48 +181,6 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     return e;
   }
 
-  async function sendSealed(entry: Entry, inner: InnerRequest): Promise<InnerResponse> {
-    if (entry.url === null) {
-      throw new AppError(
-        'ERR_NOT_FOUND',
-        'this peer opened the session to us; it sends the requests (use the link)',
-      );
-    }
-    const sealed = entry.session.sealRequest(inner);
-    const ref = { epoch: sealed.epoch, seq: sealed.seq };
-    try {
-      const r = await peerRequest(
-        entry.url,
-        'POST',
-        `/p2p/v1/session/${entry.material.sid}`,
-        sealed,
-        { timeoutMs: 10_000 },
-      );
-      if (r.status !== 200) {
-        entry.session.cancelResponse(ref);
-        const code = (r.body as { code?: string } | undefined)?.code ?? 'ERR_PEER_UNREACHABLE';
-        if (code === 'ERR_UNKNOWN_SESSION') retire(entry.material.sid, 'peer forgot the session');
-        throw new AppError(
-          'ERR_PEER_UNREACHABLE',
-          `the peer refused the sealed request (${r.status} ${code})`,
-        );
-      }
-      return entry.session.openResponse(ref, r.body);
-    } catch (err) {
-      entry.session.cancelResponse(ref);
-      throw err;
-    }
-  }
-
-  async function rekeyIfDue(entry: Entry): Promise<void> {
-    if (!entry.session.needsRekey()) return;
-    let next = entry.session.startRekey();
-    while (next !== undefined) {
-      const response = await sendSealed(entry, next);
-      next = entry.session.completeRekey(response);
-    }
-  }
-
   const api: PeerSessions = {
     handshakePort: {
       async offer(body) {
@@ -338,30 +200,14 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     sessionPort: {
       request(sid, body) {
         const entry = entries.get(sid);
-        if (!entry)
+        if (!entry) {
           return Promise.resolve({
             ok: false,
             code: 'ERR_UNKNOWN_SESSION',
             detail: 'no such session; handshake again',
           });
-        try {
-          const opened = entry.session.openRequest(body);
-          let reply: InnerResponse;
-          if (opened.inner.path === REKEY_PATH) reply = entry.session.handleRekey(opened);
-          else if (opened.inner.path === '/ping') reply = { status: 200, body: { pong: true } };
-          else if (opened.inner.path === '/push') {
-            const inner = opened.inner.body as InnerPush | undefined;
-            if (inner && typeof inner === 'object' && typeof inner.type === 'string')
-              onPush(entry, inner);
-            reply = { status: 202, body: {} };
-          } else if (opened.inner.path === '/poll') {
-            const frames = entry.outbox.splice(0, MAX_OUTBOX).map((f) => f.toString('base64url'));
-            reply = { status: 200, body: { frames } };
-          } else reply = { status: 404, body: { code: 'ERR_NOT_FOUND' } };
-          return Promise.resolve({ ok: true, body: entry.session.sealResponse(opened, reply) });
-        } catch (err) {
-          return Promise.resolve(errorAnswer(err));
         }
+        return Promise.resolve(delivery.answer(entry, body));
       },
     },
     hasSession: (sid) => entries.has(sid),
@@ -373,7 +219,7 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
       }
       // The link proves nothing by itself: frames that do not open under the session's keys are
       // dropped by handlePush, so a stranger on the link can neither read nor inject.
-      attach(entry, link);
+      delivery.attach(entry, link);
     },
     async connect(target) {
       const suites =
@@ -428,11 +274,11 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
       lastUrl.set(outcome.session.peerId, target.url);
       let linkState: 'up' | 'down' = 'down';
       try {
-        attach(entry, await connectLink(target.url, outcome.session.sid));
+        delivery.attach(entry, await connectLink(target.url, outcome.session.sid));
         linkState = 'up';
       } catch {
         entry.session.setLink('down'); // sealed requests and polling still work
-        schedulePoll(entry);
+        delivery.schedulePoll(entry);
       }
       return {
         peerId: outcome.session.peerId,
@@ -445,15 +291,15 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     },
     async request(peerId, inner) {
       const entry = await usable(peerId);
-      await rekeyIfDue(entry);
-      return sendSealed(entry, inner);
+      await delivery.rekeyIfDue(entry);
+      return delivery.sendSealed(entry, inner);
     },
     async ping(peerId, via) {
       const entry = await usable(peerId);
       const started = process.hrtime.bigint();
       if (via === 'request') {
-        await rekeyIfDue(entry);
-        const r = await sendSealed(entry, { method: 'POST', path: '/ping', body: {} });
+        await delivery.rekeyIfDue(entry);
+        const r = await delivery.sendSealed(entry, { method: 'POST', path: '/ping', body: {} });
         if (r.status !== 200)
           throw new AppError('ERR_PEER_UNREACHABLE', `ping answered ${r.status}`);
       } else {
@@ -470,11 +316,11 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
             entry.waiters.delete(n);
             resolve();
           });
-          deliver(entry, { type: 'ping', n }).then(
+          delivery.deliver(entry, { type: 'ping', n }).then(
             (how) => {
               // Sent by sealed request: the pong waits in the responder's outbox; fetch it now
               // rather than after a poll period. (Queued pushes wait for the requester's poll.)
-              if (how === 'request') void poll(entry).catch(() => undefined);
+              if (how === 'request') void delivery.poll(entry).catch(() => undefined);
             },
             (err: unknown) => {
               clearTimeout(timer);
