@@ -2,10 +2,11 @@
  * Sessions over real HTTP on loopback (perf-ceilings T4, T7): sealed requests per second over an
  * established session beside unsealed POSTs of the same size to the same express server, and
  * handshake latency p50/p99 over HTTP beside its floor measured in the same run (2 × the raw CPU
- * of one handshake side + 2 plain HTTP round trips). Client and server share this process.
+ * of one handshake side + 2 plain HTTP round trips). The responder runs in a child process.
  */
 import { performance } from 'node:perf_hooks';
-import express from 'express';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createActor } from 'xstate';
 import type { SpawnActor } from '../src/actors/handshake/types.js';
 import { createPeerSessions } from '../src/actors/peer-sessions.js';
@@ -19,8 +20,6 @@ import {
   verify,
   x25519SharedSecret,
 } from '../src/crypto/index.js';
-import { listenHttp } from '../src/transport/http/http-server.js';
-import { createPeerApi } from '../src/transport/http/peer-api.js';
 import { peerRequest } from '../src/transport/http/peer-client.js';
 import {
   measureAsync,
@@ -38,10 +37,7 @@ const bench: BenchModule = {
   title:
     'peer HTTP: sealed session requests vs unsealed on the same express server; handshake latency (T4, T7)',
   async run(report) {
-    const [ida, idb] = await Promise.all([
-      generateIdentity('ed25519'),
-      generateIdentity('ed25519'),
-    ]);
+    const ida = await generateIdentity('ed25519');
     const deps = {
       spawnActor,
       pinState: () => 'none' as const,
@@ -52,31 +48,25 @@ const bench: BenchModule = {
       { identity: ida, session: { rekeyAfterMessages: 1_000_000 } },
       deps,
     );
-    const b = createPeerSessions(
-      { identity: idb, session: { rekeyAfterMessages: 1_000_000 } },
-      deps,
+    // The responder runs in its own process, as a real peer would: each side pays its own crypto.
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('./support/session-server.ts', import.meta.url))],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
     );
-    const outer = express();
-    outer.post('/bench/echo', express.json(), (req, res) => {
-      res.json({ status: 200, body: { pong: true, n: (req.body as { n?: number }).n ?? 0 } });
+    const [url, peerIdB] = await new Promise<[string, string]>((resolve, reject) => {
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        const m = /^READY (\S+) (\S+)$/m.exec(out);
+        if (m?.[1] && m[2]) resolve([m[1], m[2]]);
+      });
+      child.once('exit', (code) => reject(new Error(`bench server exited with ${String(code)}`)));
     });
-    outer.use(
-      createPeerApi({
-        hello: () => ({
-          v: 1,
-          peerId: idb.fingerprint,
-          name: 'b',
-          identityKind: 'ed25519',
-          publicKey: '',
-          suites: [],
-        }),
-        handshake: b.handshakePort,
-        session: b.sessionPort,
-        handshakeRatePerSec: 1_000_000,
-        onUnexpected: () => undefined,
-      }),
-    );
-    const server = await listenHttp(outer, { host: '127.0.0.1', port: 0 });
+    const server = { url };
+    const idb = { fingerprint: peerIdB };
     try {
       await a.connect({ url: server.url, expectedPeerId: idb.fingerprint });
 
@@ -110,7 +100,7 @@ const bench: BenchModule = {
           { name: 'unsealed POST, same server', rate: unsealed },
           {
             minRatio: 0.7,
-            note: 'client and server in one process; T7',
+            note: 'server in its own process; T7',
           },
         ),
       );
@@ -124,7 +114,8 @@ const bench: BenchModule = {
       }
       const peerEph = generateX25519KeyPair();
       const fields = [Buffer.alloc(32, 1), Buffer.alloc(48, 2)];
-      const sig = sign(idb.privateKey, SignatureDomains.handshakeResponse, fields);
+      const idSigner = await generateIdentity('ed25519');
+      const sig = sign(idSigner.privateKey, SignatureDomains.handshakeResponse, fields);
       const side = measureSync(() => {
         const eph = generateX25519KeyPair();
         hkdfSha256(
@@ -134,7 +125,7 @@ const bench: BenchModule = {
           64,
         );
         sign(ida.privateKey, SignatureDomains.handshakeResponse, fields);
-        verify(idb.publicKey, SignatureDomains.handshakeResponse, fields, sig);
+        verify(idSigner.publicKey, SignatureDomains.handshakeResponse, fields, sig);
       });
       const floorMs = (2 * side.usPerOp) / 1000 + 2 * percentile(rtts, 50);
       const lat: number[] = [];
@@ -160,8 +151,7 @@ const bench: BenchModule = {
       });
     } finally {
       a.close();
-      b.close();
-      await server.close(100);
+      child.kill('SIGTERM');
     }
   },
 };
