@@ -72,6 +72,12 @@ export interface PeerSessions {
   request(peerId: string, inner: InnerRequest): Promise<InnerResponse>;
   ping(peerId: string, via: 'request' | 'push'): Promise<PingResult>;
   sessionView(peerId: string): unknown;
+  /** Counters for metrics. */
+  stats(): {
+    handshakes: Array<{ role: string; result: string; count: number }>;
+    sessions: number;
+    linksUp: number;
+  };
   /** Seed the handshake replay cache from recorded events (after a restart). */
   seedReplayCache(records: Iterable<RecordedOfferLike>): number;
   close(): void;
@@ -101,6 +107,12 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
   const lastUrl = new Map<string, string>();
   const pins = { get: (peerId: string) => deps.pinState(peerId) };
   let pushCounter = 0;
+  /** Handshake outcomes by `role|result` (result: established or a failure reason). */
+  const handshakes = new Map<string, number>();
+  const count = (role: 'requester' | 'responder', result: string): void => {
+    const k = `${role}|${result}`;
+    handshakes.set(k, (handshakes.get(k) ?? 0) + 1);
+  };
 
   function open(s: EstablishedSession, url: string | null): Entry {
     const { chains, ...material } = s;
@@ -186,12 +198,14 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
       async offer(body) {
         const r = await responder.handleOffer(body);
         if (r.ok) return { ok: true, body: r.accept };
+        count('responder', r.reason);
         if (r.reason === 'key-changed' || r.reason === 'identity-mismatch')
           deps.onSecurityAlert(r.reason, null, r.detail);
         return { ok: false, code: r.code, detail: r.detail, reason: r.reason };
       },
       async confirm(body) {
         const r = await responder.handleConfirm(body);
+        count('responder', r.ok ? 'established' : r.reason);
         return r.ok
           ? { ok: true, body: r.done }
           : { ok: false, code: r.code, detail: r.detail, reason: r.reason };
@@ -241,6 +255,7 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
         { url: target.url, expectedPeerId: target.expectedPeerId, suites },
       );
       if (!outcome.ok) {
+        count('requester', outcome.reason);
         let reason: string = outcome.reason;
         // The responder refuses an offer addressed to another peer id (`wrong-peer`): then the
         // peer we expected is not the one at that address. Ask who is there to say so precisely.
@@ -270,6 +285,7 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
           },
         );
       }
+      count('requester', 'established');
       const entry = open(outcome.session, target.url);
       lastUrl.set(outcome.session.peerId, target.url);
       let linkState: 'up' | 'down' = 'down';
@@ -336,6 +352,16 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
         via,
         epoch: info.epoch,
         sessionId: entry.material.sid,
+      };
+    },
+    stats() {
+      return {
+        handshakes: [...handshakes.entries()].map(([k, n]) => {
+          const [role = '', result = ''] = k.split('|');
+          return { role, result, count: n };
+        }),
+        sessions: entries.size,
+        linksUp: [...entries.values()].filter((e) => e.link?.isOpen === true).length,
       };
     },
     sessionView(peerId) {

@@ -28,6 +28,7 @@ import {
 import type { ServeConfig } from './serve-config.js';
 import { startDiscovery } from './serve-discovery.js';
 import { startSessions } from './serve-sessions.js';
+import { collectMetrics } from './serve-metrics.js';
 import { attachLinkServer } from '../transport/ws/peer-link.js';
 import { HANDSHAKE_SUITES } from '../protocol/handshake.codec.js';
 import { createPinsWriter, loadPins } from './pins-file.js';
@@ -165,6 +166,7 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
       feed: (after) => runtime.hub.events$(after),
       actors: () => [actorTree(runtime.actor), ...runtime.roots().map((r) => actorTree(r))],
       discoveryDiagnostics: () => discovery.diagnostics(),
+      metrics: () => collectMetrics({ runtime, sessions, discovery }),
       onUnexpected,
     });
     apiListener = await listenHttp(localApi, {

@@ -43,6 +43,17 @@ describe('sessions between real peer processes', () => {
       expect(ping.status, JSON.stringify(ping.json)).toBe(200);
       expect(ping.json).toMatchObject({ via, sessionId: conn.sessionId, epoch: 0 });
     }
+    const metrics = await http(`${a.p.ready.apiUrl}/api/metrics`, { headers: a.auth });
+    expect(metrics.headers['content-type']).toContain('text/plain');
+    expect(metrics.text).toContain(
+      'conclave_handshakes_total{role="requester",result="established"} 1',
+    );
+    expect(metrics.text).toContain('conclave_sessions 1');
+    expect(metrics.text).toMatch(/conclave_log_appended_total \d+/);
+    const bMetrics = await http(`${b.p.ready.apiUrl}/api/metrics`, { headers: b.auth });
+    expect(bMetrics.text).toContain(
+      'conclave_handshakes_total{role="responder",result="established"} 1',
+    );
     const cliPing = await runCli([
       'ping',
       b.p.ready.peerId.slice(0, 8),

@@ -32,6 +32,7 @@ describe('local API guards', () => {
         peers: () => [],
         feed: () => EMPTY,
         actors: () => [],
+        metrics: () => '',
         discoveryDiagnostics: () => ({ enabled: false }),
         onUnexpected: (e) => unexpected.push(e),
       }),

@@ -66,6 +66,8 @@ export interface LocalApiDeps {
   /** Known peers, as `GET /api/peers` lists them. */
   readonly peers: () => readonly unknown[];
   readonly discoveryDiagnostics: () => unknown;
+  /** Prometheus text for `GET /api/metrics`. */
+  readonly metrics: () => string;
   /** The live actor tree (`GET /api/actors`). */
   readonly actors: () => unknown;
   readonly onUnexpected: (err: unknown) => void;
@@ -209,6 +211,10 @@ export function createLocalApi(deps: LocalApiDeps): Express {
         })),
       ),
     );
+  });
+
+  app.get('/api/metrics', (_req, res) => {
+    res.type('text/plain; version=0.0.4; charset=utf-8').send(deps.metrics());
   });
 
   app.get('/api/actors', (_req, res) => {
