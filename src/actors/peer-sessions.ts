@@ -11,6 +11,7 @@ import type { InnerRequest, InnerResponse } from '../protocol/sealed.codec.js';
 import { HANDSHAKE_SUITES, type HandshakeSuite } from '../protocol/handshake.codec.js';
 import type { HandshakePort, SessionPort } from '../transport/http/peer-api.js';
 import { peerRequest } from '../transport/http/peer-client.js';
+import { checkHello } from '../transport/http/peer-hello.js';
 import { connectLink, type Link } from '../transport/ws/peer-link.js';
 import {
   createReplayCache,
@@ -90,8 +91,8 @@ async function whoIsAt(url: string): Promise<string | null> {
       timeoutMs: 3_000,
       maxBytes: 16_384,
     });
-    const id = (r.body as { peerId?: unknown } | undefined)?.peerId;
-    return typeof id === 'string' ? id : null;
+    const proven = checkHello(r.body, null);
+    return proven.ok ? proven.value.peerId : null;
   } catch {
     return null;
   }

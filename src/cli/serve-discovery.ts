@@ -9,7 +9,7 @@ import {
 } from '../actors/discovery/discovery-service.js';
 import { createStaticPeers } from '../actors/discovery/static-peers.js';
 import type { PeerRuntime } from '../actors/peer-runtime.js';
-import { formatFingerprint, type Identity } from '../crypto/index.js';
+import type { Identity } from '../crypto/index.js';
 import { AppError } from '../errors.js';
 import { peerRequest } from '../transport/http/peer-client.js';
 import { openBonjourPort, type MdnsPort } from '../transport/mdns/bonjour-port.js';
@@ -199,22 +199,4 @@ function mdnsDiagnostics(mdns: MdnsDiscovery | undefined): unknown {
     })),
     ...rest,
   };
-}
-
-/** The `GET /api/peers` view: what discovery knows, with last-seen times. */
-export function peerViews(runtime: PeerRuntime, discovery: RunningDiscovery): unknown[] {
-  return runtime.knownPeers().map((p) => {
-    const seen = discovery.lastSeen(p.peerId);
-    return {
-      peerId: p.peerId,
-      name: p.name,
-      fingerprint: formatFingerprint(p.peerId),
-      addresses: p.urls,
-      via: p.via,
-      rooms: p.rooms,
-      trust: null,
-      lastSeen: seen !== undefined ? new Date(seen).toISOString() : p.firstSeenAt,
-      session: null,
-    };
-  });
 }

@@ -15,7 +15,7 @@ import { peerMachine } from '../../src/machines/peer.machine.js';
 import { createMemoryEventStore } from '../../src/store/memory-event-store.js';
 import type { RecordedEvent } from '../../src/store/event-store.js';
 import { createRequestChannel } from '../../src/transport/request-channel.js';
-import type { LocalQuery } from '../../src/transport/http/local-api.js';
+import type { LocalRequest } from '../../src/transport/http/local-api.js';
 
 function replayStates(machine: AnyStateMachine, events: readonly RecordedEvent[]): unknown[] {
   const [first, ...rest] = events;
@@ -43,7 +43,7 @@ describe('peer runtime', () => {
       },
       { store, now: () => new Date('2026-01-01T00:00:00Z') },
     );
-    const channel = createRequestChannel<LocalQuery, unknown>();
+    const channel = createRequestChannel<LocalRequest, unknown>();
     rt.attach(channel);
     rt.start();
     rt.listening('http://127.0.0.1:1', 'http://127.0.0.1:2');

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
 import { createPeerSessions, type PeerSessions } from '../../src/actors/peer-sessions.js';
 import type { SpawnActor } from '../../src/actors/handshake/types.js';
-import { generateIdentity } from '../../src/crypto/index.js';
+import { exportPublicKey, generateIdentity } from '../../src/crypto/index.js';
 import { listenHttp } from '../../src/transport/http/http-server.js';
 import { createPeerApi } from '../../src/transport/http/peer-api.js';
 
@@ -37,7 +37,7 @@ async function node(name: string, session?: { idleTimeoutMs: number }) {
         peerId: identity.fingerprint,
         name,
         identityKind: 'ed25519',
-        publicKey: '',
+        publicKey: exportPublicKey(identity),
         suites: [],
       }),
       handshake: sessions.handshakePort,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { http } from '../support/http.js';
-import { startPeer, type PeerProcess } from '../support/peer-process.js';
+import { startPeer, type PeerProcess, uniqueMulticastGroup } from '../support/peer-process.js';
 
 const peers: PeerProcess[] = [];
 const dirs: string[] = [];
@@ -17,11 +17,6 @@ afterEach(async () => {
   await Promise.all(peers.splice(0).map((p) => p.stop('SIGKILL')));
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
-
-function uniqueGroup(): string {
-  const r = (): number => 1 + Math.floor(Math.random() * 250);
-  return `239.255.${r()}.${r()}:${20000 + Math.floor(Math.random() * 20000)}`;
-}
 
 interface Peer {
   readonly proc: PeerProcess;
@@ -76,7 +71,7 @@ async function expectFullMesh(all: readonly Peer[]): Promise<void> {
 
 describe('discovery on loopback', () => {
   it('two peers find each other, by beacons and by mDNS', async () => {
-    const group = ['--multicast', uniqueGroup()];
+    const group = ['--multicast', uniqueMulticastGroup()];
     const all = await Promise.all([start('lo-a', group), start('lo-b', group)]);
     await vi.waitFor(() => expectFullMesh(all), { timeout: 10_000, interval: 200 });
     // mDNS verifies the other peer on its own, even where beacons got there first.
@@ -97,15 +92,15 @@ describe('discovery on loopback', () => {
   }, 30_000);
 
   it('three peers find each other', async () => {
-    const group = ['--multicast', uniqueGroup()];
+    const group = ['--multicast', uniqueMulticastGroup()];
     const all = await Promise.all(['lo-1', 'lo-2', 'lo-3'].map((n) => start(n, group)));
     await vi.waitFor(() => expectFullMesh(all), { timeout: 10_000, interval: 200 });
   }, 30_000);
 
   it('peers in different discovery groups do not find each other, not even by mDNS', async () => {
     const [a, b] = await Promise.all([
-      start('apart-a', ['--multicast', uniqueGroup()]),
-      start('apart-b', ['--multicast', uniqueGroup()]),
+      start('apart-a', ['--multicast', uniqueMulticastGroup()]),
+      start('apart-b', ['--multicast', uniqueMulticastGroup()]),
     ]);
     // Long enough for both beacons (every ~2 s) and mDNS announcements (at 0 s and 1 s).
     await vi.waitFor(
@@ -121,7 +116,7 @@ describe('discovery on loopback', () => {
   }, 30_000);
 
   it('finds a static --peer with discovery off', async () => {
-    const a = await start('static-target', ['--multicast', uniqueGroup()]);
+    const a = await start('static-target', ['--multicast', uniqueMulticastGroup()]);
     const c = await start('static-client', ['--no-discovery', '--peer', a.proc.ready.peerUrl]);
     await vi.waitFor(
       async () => {

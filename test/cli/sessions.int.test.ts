@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { http } from '../support/http.js';
-import { runCli, testPeers, type TestPeer } from '../support/peer-process.js';
+import { runCli, testPeers, uniqueMulticastGroup, type TestPeer } from '../support/peer-process.js';
 
 const lab = testPeers();
 afterEach(() => lab.cleanup());
@@ -135,8 +135,7 @@ describe('sessions between real peer processes', () => {
   }, 60_000);
 
   it('three peers on loopback find each other by multicast and open sessions by peer id', async () => {
-    const r = () => 1 + Math.floor(Math.random() * 250);
-    const group = `239.255.${r()}.${r()}:${20000 + Math.floor(Math.random() * 20000)}`;
+    const group = uniqueMulticastGroup();
     const nodes: TestPeer[] = [];
     for (const name of ['p1', 'p2', 'p3'])
       nodes.push(await lab.start(name, ['--multicast', group]));

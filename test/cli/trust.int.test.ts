@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { http } from '../support/http.js';
-import { runCli, startPeer, type PeerProcess } from '../support/peer-process.js';
+import {
+  runCli,
+  startPeer,
+  uniqueMulticastGroup,
+  type PeerProcess,
+} from '../support/peer-process.js';
 
 const dirs: string[] = [];
 const peers: PeerProcess[] = [];
@@ -18,18 +23,13 @@ async function tempDir(): Promise<string> {
   return d;
 }
 
-function uniqueGroup(): string {
-  const r = () => 1 + Math.floor(Math.random() * 250);
-  return `239.255.${r()}.${r()}:${20000 + Math.floor(Math.random() * 20000)}`;
-}
-
 async function token(dir: string): Promise<string> {
   return (await readFile(join(dir, 'api-token'), 'utf8')).trim();
 }
 
 describe('trust pins from the CLI', () => {
   it('verifies a discovered peer only with the right fingerprint, then blocks and unverifies it', async () => {
-    const group = uniqueGroup();
+    const group = uniqueMulticastGroup();
     const [da, db] = [await tempDir(), await tempDir()];
     const a = await startPeer([
       '--data-dir',
@@ -141,7 +141,7 @@ describe('trust pins from the CLI', () => {
   }, 40_000);
 
   it('pushes peer and trust changes on /api/events and resumes from Last-Event-ID', async () => {
-    const group = uniqueGroup();
+    const group = uniqueMulticastGroup();
     const [da, db] = [await tempDir(), await tempDir()];
     const a = await startPeer([
       '--volatile',

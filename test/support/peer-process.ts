@@ -157,3 +157,9 @@ export function testPeers(): {
     },
   };
 }
+
+/** A multicast group and port of its own, so parallel tests never hear each other's beacons. */
+export function uniqueMulticastGroup(): string {
+  const r = (): number => 1 + Math.floor(Math.random() * 250);
+  return `239.255.${r()}.${r()}:${20000 + Math.floor(Math.random() * 20000)}`;
+}

@@ -2,7 +2,7 @@ import { EMPTY } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryEventStore } from '../../src/store/memory-event-store.js';
 import { listenHttp, type HttpListener } from '../../src/transport/http/http-server.js';
-import { createLocalApi, type LocalQuery } from '../../src/transport/http/local-api.js';
+import { createLocalApi, type LocalRequest } from '../../src/transport/http/local-api.js';
 import { createRequestChannel } from '../../src/transport/request-channel.js';
 import { http } from '../support/http.js';
 
@@ -11,7 +11,7 @@ const TOKEN = 'test-token-0123456789abcdef0123456789abcdef';
 describe('local API guards', () => {
   let api: HttpListener;
   const unexpected: unknown[] = [];
-  const channel = createRequestChannel<LocalQuery, unknown>({ defaultTimeoutMs: 1_000 });
+  const channel = createRequestChannel<LocalRequest, unknown>({ defaultTimeoutMs: 1_000 });
   const sub = channel.requests$.subscribe(({ requestId }) =>
     channel.respond(requestId, { peerId: 'p1' }),
   );

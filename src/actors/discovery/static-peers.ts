@@ -3,18 +3,9 @@
  * id is the fingerprint of its key becomes a `peer.seen` (via `static`), a peer that stops
  * answering expires like a silent multicast peer.
  */
-import { z } from 'zod';
-import { importPublicKey } from '../../crypto/index.js';
 import type { DiscoveryEvent } from '../../machines/discovery.machine.js';
 import { peerRequest } from '../../transport/http/peer-client.js';
-
-const Hello = z.object({
-  v: z.literal(1),
-  peerId: z.string().regex(/^[0-9a-f]{64}$/),
-  name: z.string().min(1).max(64),
-  identityKind: z.enum(['ed25519', 'rsa']),
-  publicKey: z.string().min(40).max(2000),
-});
+import { checkHello } from '../../transport/http/peer-hello.js';
 
 export interface StaticPeersInit {
   readonly urls: readonly string[];
@@ -51,24 +42,27 @@ export function createStaticPeers(
         timeoutMs: 3_000,
         maxBytes: 16_384,
       });
-      const hello = Hello.safeParse(r.body);
-      if (r.status !== 200 || !hello.success)
-        throw new Error(`not a conclave peer (HTTP ${r.status})`);
-      const key = importPublicKey(hello.data.publicKey);
-      if (key.fingerprint !== hello.data.peerId)
-        throw new Error('peer id is not the fingerprint of its key');
-      if (hello.data.peerId === init.selfPeerId) throw new Error('that URL is this peer');
+      const proven = r.status === 200 ? checkHello(r.body, null) : undefined;
+      if (!proven?.ok) {
+        throw new Error(
+          proven?.error === 'bad-key'
+            ? 'peer id is not the fingerprint of its key'
+            : `not a conclave peer (HTTP ${r.status})`,
+        );
+      }
+      const peer = proven.value;
+      if (peer.peerId === init.selfPeerId) throw new Error('that URL is this peer');
       if (isStopped) return;
-      if (s.peerId !== null && s.peerId !== hello.data.peerId)
+      if (s.peerId !== null && s.peerId !== peer.peerId)
         send({ type: 'peer.expired', peerId: s.peerId, at: new Date().toISOString() });
-      s.peerId = hello.data.peerId;
+      s.peerId = peer.peerId;
       s.failures = 0;
       s.lastError = null;
       send({
         type: 'peer.seen',
-        peerId: hello.data.peerId,
-        name: hello.data.name,
-        kind: hello.data.identityKind,
+        peerId: peer.peerId,
+        name: peer.name,
+        kind: peer.kind,
         urls: [s.url],
         rooms: [],
         via: 'static',

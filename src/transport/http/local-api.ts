@@ -38,8 +38,6 @@ export type LocalRequest =
       readonly change: 'verify' | 'unverify' | 'block';
       readonly fingerprint?: string;
     };
-/** @deprecated old name of `LocalRequest`. */
-export type LocalQuery = LocalRequest;
 
 /** A public event on the local push feed (`GET /api/events`). */
 export interface FeedEvent {

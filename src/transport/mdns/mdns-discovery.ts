@@ -21,7 +21,7 @@ import {
   type MdnsRejectReason,
   type MdnsTxt,
 } from './mdns-records.js';
-import { checkHello } from './peer-hello.js';
+import { checkHello } from '../http/peer-hello.js';
 
 export interface MdnsDiscoveryInit {
   readonly selfPeerId: string;

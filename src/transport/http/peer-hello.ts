@@ -1,7 +1,7 @@
 /**
- * Does a `GET /p2p/v1/hello` answer prove the peer id an unsigned hint (an mDNS TXT record)
- * claimed? Only when the answer is a well-formed hello, its peer id is the fingerprint of its
- * public key, and that id is the claimed one.
+ * Does a `GET /p2p/v1/hello` answer prove a peer id? Only when the answer is a well-formed hello
+ * whose peer id is the fingerprint of its public key — and, when a hint claimed an id (an mDNS TXT
+ * record, an expected peer), that id is the claimed one.
  */
 import { z } from 'zod';
 import { importPublicKey } from '../../crypto/index.js';
@@ -25,7 +25,7 @@ export type HelloRejectReason = 'not-a-peer' | 'bad-key' | 'id-mismatch';
 
 export function checkHello(
   body: unknown,
-  claimedId: string,
+  claimedId: string | null,
 ): Result<ProvenPeer, HelloRejectReason> {
   const hello = Hello.safeParse(body);
   if (!hello.success) return err('not-a-peer');
@@ -36,6 +36,6 @@ export function checkHello(
     return err('bad-key');
   }
   if (fingerprint !== hello.data.peerId) return err('bad-key');
-  if (hello.data.peerId !== claimedId) return err('id-mismatch');
+  if (claimedId !== null && hello.data.peerId !== claimedId) return err('id-mismatch');
   return ok({ peerId: hello.data.peerId, name: hello.data.name, kind: hello.data.identityKind });
 }
