@@ -66,5 +66,10 @@ describe('sanitize', () => {
       deep = deep.next as Record<string, unknown>;
     }
     expect(() => JSON.stringify(sanitize(root))).not.toThrow();
+    // the walk stops at the depth limit instead of copying all 50 levels
+    expect(JSON.stringify(sanitize(root))).toContain('[depth limit]');
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(JSON.stringify(sanitize(cyclic))).toContain('[depth limit]');
   });
 });
