@@ -39,8 +39,21 @@ export type ErrorCode =
   | 'ERR_SHUTTING_DOWN'
   | 'ERR_PEER_UNREACHABLE'
   | 'ERR_NOT_MEMBER'
+  | 'ERR_FORBIDDEN'
+  | 'ERR_ROOM_FULL'
+  | 'ERR_WRONG_PASSWORD'
+  | 'ERR_INVITE_INVALID'
+  | 'ERR_INVITE_EXPIRED'
+  | 'ERR_INVITE_USED'
+  | 'ERR_BANNED'
+  | 'ERR_NOT_VERIFIED'
+  | 'ERR_AMBIGUOUS'
+  | 'ERR_CONFLICT'
+  | 'ERR_MISSING_KEY'
   | 'ERR_FINGERPRINT_MISMATCH'
   | 'ERR_HANDSHAKE_FAILED'
+  /** Live inspection was asked for, but the peer runs without `--inspect`. */
+  | 'ERR_INSPECT_OFF'
   | 'ERR_NOT_RUNNING'
   | 'ERR_INTERNAL';
 

@@ -70,10 +70,39 @@ const WHAT_TO_DO: Readonly<Record<string, { check: string; todo: string }>> = {
 export interface Explanation {
   readonly lastGoodStep: string | null;
   readonly reason: string;
+  /** For `rejected`: the reason the other side gave for refusing, when it gave a known one. */
+  readonly peerReason?: string;
   readonly text: string;
 }
 
-/** One paragraph for a failed run, or null when the final context records no failure reason. */
+/** Why the *requester* sees a responder's refusal this way: the view from the other side. */
+const SEEN_FROM_REQUESTER: Readonly<Record<string, { check: string; todo: string }>> = {
+  'wrong-peer': {
+    check:
+      'the peer at that address is not the peer id we expected, so it refused an offer addressed to someone else',
+    todo: 'the peer reinstalled with a new key, or another peer took its address; find out which (conclave peers), and verify the new fingerprint out of band before trusting it',
+  },
+};
+
+/** The machine-readable reason codes this file can explain. */
+export function explainedReasons(): readonly string[] {
+  return Object.keys(WHAT_TO_DO);
+}
+
+function peerReasonOf(reason: string, finalContext: unknown): string | undefined {
+  if (reason !== 'rejected') return undefined;
+  const detail = (finalContext as { detail?: unknown } | null)?.detail;
+  return typeof detail === 'string' && (detail in WHAT_TO_DO || detail in SEEN_FROM_REQUESTER)
+    ? detail
+    : undefined;
+}
+
+/**
+ * One paragraph for a failed run, or null when the final context records no failure reason.
+ *
+ * @example
+ * explainFailure('handshake-requester', { reason: 'stale' }, 'offer.sent at #3')?.text;
+ */
 export function explainFailure(
   machine: string | null,
   finalContext: unknown,
@@ -83,8 +112,19 @@ export function explainFailure(
   if (typeof reason !== 'string' || reason.length === 0) return null;
   const known = WHAT_TO_DO[reason];
   const after = lastGoodStep ? `After the last good step (${lastGoodStep}), ` : '';
-  const text = known
-    ? `${after}the ${machine ?? 'actor'} failed because ${known.check} (reason ${reason}). What to do: ${known.todo}.`
-    : `${after}the ${machine ?? 'actor'} failed with reason ${reason}.`;
-  return { lastGoodStep, reason, text };
+  const actor = machine ?? 'actor';
+  const peerReason = peerReasonOf(reason, finalContext);
+  const theirs =
+    peerReason === undefined
+      ? undefined
+      : (SEEN_FROM_REQUESTER[peerReason] ?? WHAT_TO_DO[peerReason]);
+  let text: string;
+  if (peerReason !== undefined && theirs !== undefined) {
+    text = `${after}the ${actor} failed because the other side refused the handshake (reason ${reason}, theirs ${peerReason}): ${theirs.check}. What to do: ${theirs.todo}.`;
+  } else if (known) {
+    text = `${after}the ${actor} failed because ${known.check} (reason ${reason}). What to do: ${known.todo}.`;
+  } else {
+    text = `${after}the ${actor} failed with reason ${reason}.`;
+  }
+  return { lastGoodStep, reason, ...(peerReason !== undefined ? { peerReason } : {}), text };
 }

@@ -4,8 +4,10 @@
  * stream's expected version (optimistic concurrency). The queue is the backpressure point: past
  * its high-water mark `isOverloaded` turns on so transports can shed UDP and answer HTTP 503.
  */
+import { performance } from 'node:perf_hooks';
 import { isAppError, VersionConflictError } from '../errors.js';
 import type { EventStore, NewEvent, RecordedEvent } from '../store/event-store.js';
+import { createLatencyHistogram, type HistogramSnapshot } from './latency-histogram.js';
 
 export interface LogWriterInit {
   /** Pending events above which `isOverloaded` is true (default 50 000). */
@@ -16,6 +18,8 @@ export interface LogWriterDeps {
   readonly store: EventStore;
   readonly onAppended?: (events: readonly RecordedEvent[]) => void;
   readonly onError?: (err: { stream: string; code: string; message: string }) => void;
+  /** Monotonic milliseconds, for the append latency (default `performance.now`). */
+  readonly clock?: () => number;
 }
 
 export interface LogWriter {
@@ -26,6 +30,8 @@ export interface LogWriter {
   readonly isOverloaded: boolean;
   readonly appendedCount: number;
   readonly failedCount: number;
+  /** Seconds each successful `store.append` took (one per stream batch; durable when it resolves). */
+  readonly appendLatency: HistogramSnapshot;
 }
 
 export function createLogWriter(init: LogWriterInit, deps: LogWriterDeps): LogWriter {
@@ -37,11 +43,15 @@ export function createLogWriter(init: LogWriterInit, deps: LogWriterDeps): LogWr
   let failed = 0;
   let scheduled = false;
   let inFlight: Promise<void> = Promise.resolve();
+  const clock = deps.clock ?? (() => performance.now());
+  const latency = createLatencyHistogram();
 
   async function appendStream(stream: string, events: NewEvent[]): Promise<void> {
     try {
       const version = versions.get(stream) ?? (await deps.store.streamVersion(stream));
+      const started = clock();
       const r = await deps.store.append(stream, events, { expectedVersion: version });
+      latency.observe((clock() - started) / 1000);
       versions.set(stream, r.version);
       appended += events.length;
       if (deps.onAppended) {
@@ -121,6 +131,9 @@ export function createLogWriter(init: LogWriterInit, deps: LogWriterDeps): LogWr
     },
     get failedCount() {
       return failed;
+    },
+    get appendLatency() {
+      return latency.snapshot();
     },
   };
 }

@@ -38,8 +38,11 @@ import type { LocalRequest } from '../transport/http/local-api.js';
 import { parseFingerprint } from '../crypto/index.js';
 import { resolvePeerId } from './peer-directory.js';
 import { AppError } from '../errors.js';
+import { ROOM_MACHINE_VERSION } from '../machines/room.machine.js';
+import { ROTATION_MACHINE_VERSION } from '../machines/rotation.machine.js';
 import { createLogWriter, type LogWriter } from './log-writer.js';
 import { createRecorder } from './recorder.js';
+import { composeInspect, createInspectionFeed, type InspectionFeed } from './inspection.js';
 import { createEventHub, type EventHub } from './event-hub.js';
 import type { RuntimeEvents } from './runtime-events.js';
 
@@ -50,6 +53,8 @@ export const MACHINE_VERSIONS: Readonly<Record<string, number>> = {
   'handshake-requester': HANDSHAKE_REQUESTER_MACHINE_VERSION,
   'handshake-responder': HANDSHAKE_RESPONDER_MACHINE_VERSION,
   session: SESSION_MACHINE_VERSION,
+  room: ROOM_MACHINE_VERSION,
+  rotation: ROTATION_MACHINE_VERSION,
 };
 
 export interface PeerRuntimeInit {
@@ -65,6 +70,8 @@ export interface PeerRuntimeInit {
   readonly maxPeers?: number;
   /** Trust pins to start from (the data dir's projection). */
   readonly initialPins?: Readonly<Record<string, Pin>>;
+  /** Live inspection (`serve --inspect`): every actor also reports to `inspection`. */
+  readonly isInspecting?: boolean;
 }
 
 /** Work the runtime hands off to other components for some local requests. */
@@ -95,6 +102,8 @@ export interface PeerRuntime {
   roots(): readonly AnyActorRef[];
   /** The local push feed (`GET /api/events`). */
   readonly hub: EventHub;
+  /** The live inspection feed; undefined unless `isInspecting`. */
+  readonly inspection: InspectionFeed | undefined;
   /** Raise a security event (on `/api/events` and the emitter). */
   alert(kind: string, peerId: string | null, detail: string): void;
   /** Deliver a discovery change to the discovery actor. */
@@ -126,6 +135,8 @@ export function createPeerRuntime(init: PeerRuntimeInit, deps: PeerRuntimeDeps):
     now,
     machineVersions: MACHINE_VERSIONS,
   });
+  const inspection = init.isInspecting === true ? createInspectionFeed() : undefined;
+  const inspect = composeInspect(recorder, inspection);
   const actor = createActor(peerMachine, {
     input: {
       stream,
@@ -138,13 +149,13 @@ export function createPeerRuntime(init: PeerRuntimeInit, deps: PeerRuntimeDeps):
       maxPeers: init.maxPeers ?? 512,
       initialPins: init.initialPins ?? {},
     },
-    inspect: recorder,
+    inspect,
   });
   const subscriptions: Subscription[] = [];
   /** Extra root actors, kept for a while after they end so `/api/actors` can show them. */
   const extraRoots = new Set<AnyActorRef>();
   const spawnActor: SpawnActor = (machine, input) => {
-    const ref = createActor(machine, { input, inspect: recorder });
+    const ref = createActor(machine, { input, inspect });
     extraRoots.add(ref);
     ref.subscribe({
       next: (snap: { status?: string }) => {
@@ -199,6 +210,7 @@ export function createPeerRuntime(init: PeerRuntimeInit, deps: PeerRuntimeDeps):
   const runtime: PeerRuntime = {
     events,
     hub,
+    inspection,
     actor,
     writer,
     stream,
@@ -311,6 +323,7 @@ export function createPeerRuntime(init: PeerRuntimeInit, deps: PeerRuntimeDeps):
         await writer.flush();
         actor.stop();
         hub.close();
+        inspection?.close();
         events.emit('peer:stopped');
       })();
       return stopping;

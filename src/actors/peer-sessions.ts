@@ -6,8 +6,8 @@
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
 import type { Identity } from '../crypto/index.js';
-import { AppError } from '../errors.js';
-import type { InnerRequest, InnerResponse } from '../protocol/sealed.codec.js';
+import { AppError, isAppError } from '../errors.js';
+import type { InnerPush, InnerRequest, InnerResponse } from '../protocol/sealed.codec.js';
 import { HANDSHAKE_SUITES, type HandshakeSuite } from '../protocol/handshake.codec.js';
 import type { HandshakePort, SessionPort } from '../transport/http/peer-api.js';
 import { peerRequest } from '../transport/http/peer-client.js';
@@ -22,7 +22,7 @@ import { initiateHandshake } from './handshake/requester.js';
 import { createHandshakeResponder } from './handshake/responder.js';
 import type { EstablishedSession, SpawnActor } from './handshake/types.js';
 import { createSession, type SessionInit } from './session/session-actor.js';
-import { createDelivery, type Entry } from './session-delivery.js';
+import { createDelivery, type AppHandlers, type Entry } from './session-delivery.js';
 
 export interface PeerSessionsInit {
   readonly identity: Identity;
@@ -31,6 +31,8 @@ export interface PeerSessionsInit {
   readonly acceptedSuites?: readonly HandshakeSuite[];
   readonly session?: SessionInit;
   readonly freshnessMs?: number;
+  /** Open a WebSocket push link after a handshake as requester (default true); off → polling. */
+  readonly links?: boolean;
 }
 
 export interface PeerSessionsDeps {
@@ -40,6 +42,10 @@ export interface PeerSessionsDeps {
   /** A session was established (either role): pin it, announce it. */
   readonly onEstablished: (s: EstablishedSession, info: { url: string | null }) => void;
   readonly onSecurityAlert: (kind: string, peerId: string | null, detail: string) => void;
+  /** Addresses where a peer can be reached (discovery), for a session we must open as requester. */
+  readonly locate?: (peerId: string) => readonly string[];
+  /** The application's handlers for sealed requests and pushes (rooms). */
+  readonly app?: AppHandlers;
 }
 
 export interface ConnectResult {
@@ -69,8 +75,18 @@ export interface PeerSessions {
     expectedPeerId: string | null;
     suites?: readonly HandshakeSuite[];
   }): Promise<ConnectResult>;
-  /** A sealed request to a peer we have a session with (re-keys first when due). */
-  request(peerId: string, inner: InnerRequest): Promise<InnerResponse>;
+  /**
+   * A sealed request to a peer (re-keys first when due). Only the requester side of a session
+   * sends requests, so when the peer opened the session to us (or there is none), this peer
+   * handshakes to it first — at `urls`, or where it was last reached or discovered.
+   */
+  request(peerId: string, inner: InnerRequest, urls?: readonly string[]): Promise<InnerResponse>;
+  /** Push a frame to a peer over its session: link, sealed request, or queued for its poll. */
+  push(peerId: string, inner: InnerPush): Promise<'link' | 'request' | 'queued' | 'none'>;
+  /** Whether the live session with `peerId` has its WebSocket link up. */
+  isLinkUp(peerId: string): boolean;
+  /** Send an application frame (not sealed here) on the link; false when there is no link. */
+  sendFrame(peerId: string, frame: Buffer): boolean;
   ping(peerId: string, via: 'request' | 'push'): Promise<PingResult>;
   sessionView(peerId: string): unknown;
   /** Counters for metrics. */
@@ -152,6 +168,7 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
   const delivery = createDelivery({
     isCurrent: (entry) => entries.get(entry.material.sid) === entry,
     retire: (sid, reason) => retire(sid, reason),
+    app: deps.app ?? {},
   });
 
   const responder = createHandshakeResponder({
@@ -167,21 +184,41 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     onEstablished: (s) => void open(s, null),
   });
 
-  /** The live session with `peerId`; one that lapsed is handshaken again where we reached it. */
-  async function usable(peerId: string): Promise<Entry> {
+  /**
+   * The live session with `peerId` on which this side sends requests; one that lapsed (or where
+   * the peer is the requester) is handshaken again where we reached it, at `urls`, or where
+   * discovery saw it.
+   */
+  async function usable(peerId: string, urls: readonly string[] = []): Promise<Entry> {
     const e = live(peerId);
-    if (e) return e;
-    const url = lastUrl.get(peerId);
-    if (url === undefined) {
+    if (e && e.url !== null) return e;
+    const candidates = [
+      ...urls,
+      ...(lastUrl.has(peerId) ? [lastUrl.get(peerId) as string] : []),
+      ...(deps.locate?.(peerId) ?? []),
+    ];
+    const unique = [...new Set(candidates)];
+    if (unique.length === 0) {
       throw new AppError(
         'ERR_NOT_FOUND',
-        `no session with ${peerId.slice(0, 12)}; run conclave connect first`,
+        `no session with ${peerId.slice(0, 12)} and no address for it; run conclave connect URL first`,
       );
     }
-    await api.connect({ url, expectedPeerId: peerId });
-    const again = live(peerId);
-    if (!again) throw new AppError('ERR_HANDSHAKE_FAILED', 'the new session closed at once');
-    return again;
+    let lastError: unknown;
+    for (const url of unique) {
+      try {
+        await api.connect({ url, expectedPeerId: peerId });
+        const again = live(peerId);
+        if (again && again.url !== null) return again;
+        lastError = new AppError('ERR_HANDSHAKE_FAILED', 'the new session closed at once');
+      } catch (err) {
+        lastError = err;
+        if (isAppError(err) && err.code === 'ERR_HANDSHAKE_FAILED') break; // wrong peer: stop
+      }
+    }
+    throw lastError instanceof Error
+      ? lastError
+      : new AppError('ERR_PEER_UNREACHABLE', `could not reach ${peerId.slice(0, 12)}`);
   }
 
   function live(peerId: string): Entry | undefined {
@@ -222,7 +259,7 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
             detail: 'no such session; handshake again',
           });
         }
-        return Promise.resolve(delivery.answer(entry, body));
+        return delivery.answer(entry, body);
       },
     },
     hasSession: (sid) => entries.has(sid),
@@ -291,6 +328,7 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
       lastUrl.set(outcome.session.peerId, target.url);
       let linkState: 'up' | 'down' = 'down';
       try {
+        if (init.links === false) throw new Error('links are off');
         delivery.attach(entry, await connectLink(target.url, outcome.session.sid));
         linkState = 'up';
       } catch {
@@ -306,13 +344,33 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
         link: linkState,
       };
     },
-    async request(peerId, inner) {
-      const entry = await usable(peerId);
-      await delivery.rekeyIfDue(entry);
-      return delivery.sendSealed(entry, inner);
+    async request(peerId, inner, urls) {
+      for (let attempt = 0; ; attempt++) {
+        const entry = await usable(peerId, urls);
+        try {
+          await delivery.rekeyIfDue(entry);
+          return await delivery.sendSealed(entry, inner);
+        } catch (err) {
+          // The peer restarted and forgot the session: handshake again and send once more.
+          const isForgotten = isAppError(err) && err.details?.reason === 'unknown-session';
+          if (!isForgotten || attempt > 0) throw err;
+        }
+      }
+    },
+    async push(peerId, inner) {
+      const entry = live(peerId);
+      if (!entry) return 'none';
+      if (entry.url !== null && !entry.link?.isOpen) await delivery.rekeyIfDue(entry);
+      return delivery.deliver(entry, inner);
+    },
+    isLinkUp: (peerId) => live(peerId)?.link?.isOpen === true,
+    sendFrame: (peerId, frame) => {
+      const link = live(peerId)?.link;
+      return link?.isOpen === true && link.send(frame);
     },
     async ping(peerId, via) {
-      const entry = await usable(peerId);
+      // A push travels on any session (either role); a request needs one we opened.
+      const entry = (via === 'push' ? live(peerId) : undefined) ?? (await usable(peerId));
       const started = process.hrtime.bigint();
       if (via === 'request') {
         await delivery.rekeyIfDue(entry);

@@ -13,7 +13,8 @@ const PUBLIC_NAME = /^(publicKey|keyId|keyIds|keyFingerprint|fingerprint|peerId)
 
 export const REDACTED = '[redacted]';
 const MAX_DEPTH = 12;
-const MAX_ARRAY = 1_000;
+/** Room member lists travel in events whole (room capacity is at most 5 000). */
+const MAX_ARRAY = 5_000;
 const MAX_STRING = 64 * 1024;
 
 export function isSecretFieldName(name: string): boolean {

@@ -6,6 +6,7 @@
  */
 import { AppError, isAppError } from '../errors.js';
 import {
+  PUSH_FRAME_VERSION,
   REKEY_PATH,
   type InnerPush,
   type InnerRequest,
@@ -27,6 +28,8 @@ export interface Entry {
   /** Sealed push frames waiting for the requester to poll (responder side, link down). */
   readonly outbox: Buffer[];
   pollTimer: NodeJS.Timeout | undefined;
+  /** The re-key under way, if any (one at a time; callers join it). */
+  rekeying?: Promise<void> | undefined;
 }
 
 /** Most push frames kept for a requester that polls. */
@@ -39,10 +42,21 @@ function errorAnswer(err: unknown): PortAnswer {
   return { ok: false, code: 'ERR_INVALID_MESSAGE', detail: 'request could not be processed' };
 }
 
+/** What the application layer (rooms) does with a peer's requests and pushes. */
+export interface AppHandlers {
+  /** Answer a sealed request whose path the session layer does not own; undefined → 404. */
+  request?(peerId: string, inner: InnerRequest): Promise<InnerResponse> | undefined;
+  /** A push frame whose type the session layer does not own. */
+  push?(peerId: string, inner: InnerPush): void;
+  /** A frame on the link that is not sealed for the session (its first byte names it). */
+  frame?(peerId: string, frame: Buffer): void;
+}
+
 export interface DeliveryHooks {
   /** Whether this entry is still the registered session (not retired). */
   isCurrent(entry: Entry): boolean;
   retire(sid: string, reason: string): void;
+  readonly app: AppHandlers;
 }
 
 export interface Delivery {
@@ -53,17 +67,27 @@ export interface Delivery {
   sendSealed(entry: Entry, inner: InnerRequest): Promise<InnerResponse>;
   rekeyIfDue(entry: Entry): Promise<void>;
   /** Open a sealed request from the peer, act on it, and seal the answer. */
-  answer(entry: Entry, body: unknown): PortAnswer;
+  answer(entry: Entry, body: unknown): Promise<PortAnswer>;
 }
 
 export function createDelivery(hooks: DeliveryHooks): Delivery {
   function handlePush(entry: Entry, frame: Buffer): void {
+    if (frame[0] !== PUSH_FRAME_VERSION) {
+      // Application frames that carry their own authentication (room batches, host-signed).
+      try {
+        hooks.app.frame?.(entry.material.peerId, frame);
+      } catch {
+        // never takes the session down
+      }
+      return;
+    }
     let inner: InnerPush;
     try {
       inner = entry.session.openPush(frame);
     } catch {
       return; // counted by the session; a bad frame never reaches anyone
     }
+    rekeyInBackground(entry);
     onPush(entry, inner);
   }
 
@@ -72,6 +96,12 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
       void deliver(entry, { type: 'pong', n: inner.n }).catch(() => undefined);
     } else if (inner.type === 'pong' && typeof inner.n === 'number') {
       entry.waiters.get(inner.n)?.(inner);
+    } else {
+      try {
+        hooks.app.push?.(entry.material.peerId, inner);
+      } catch {
+        // an application handler's failure never takes the session down
+      }
     }
   }
 
@@ -80,7 +110,10 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
    * `POST /push`, and the responder queues the sealed frame for the requester's next poll.
    */
   async function deliver(entry: Entry, inner: InnerPush): Promise<'link' | 'request' | 'queued'> {
-    if (entry.link?.isOpen && entry.link.send(entry.session.sealPush(inner))) return 'link';
+    if (entry.link?.isOpen && entry.link.send(entry.session.sealPush(inner))) {
+      rekeyInBackground(entry);
+      return 'link';
+    }
     if (entry.url !== null) {
       const r = await sendSealed(entry, { method: 'POST', path: '/push', body: inner });
       if (r.status !== 202)
@@ -152,11 +185,13 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
       if (r.status !== 200) {
         entry.session.cancelResponse(ref);
         const code = (r.body as { code?: string } | undefined)?.code ?? 'ERR_PEER_UNREACHABLE';
-        if (code === 'ERR_UNKNOWN_SESSION')
-          hooks.retire(entry.material.sid, 'peer forgot the session');
+        const isForgotten = code === 'ERR_UNKNOWN_SESSION';
+        if (isForgotten) hooks.retire(entry.material.sid, 'peer forgot the session');
         throw new AppError(
           'ERR_PEER_UNREACHABLE',
           `the peer refused the sealed request (${r.status} ${code})`,
+          // The request never reached the peer's application: safe to send again on a new session.
+          isForgotten ? { details: { reason: 'unknown-session' } } : undefined,
         );
       }
       return entry.session.openResponse(ref, r.body);
@@ -166,19 +201,37 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
     }
   }
 
-  async function rekeyIfDue(entry: Entry): Promise<void> {
-    if (!entry.session.needsRekey()) return;
-    let next = entry.session.startRekey();
-    while (next !== undefined) {
-      const response = await sendSealed(entry, next);
-      next = entry.session.completeRekey(response);
-    }
+  /** Re-key now if due; concurrent callers share the one re-key under way. */
+  function rekeyIfDue(entry: Entry): Promise<void> {
+    if (entry.rekeying) return entry.rekeying;
+    if (!entry.session.needsRekey()) return Promise.resolve();
+    entry.rekeying = (async () => {
+      try {
+        let next = entry.session.startRekey();
+        while (next !== undefined) {
+          const response = await sendSealed(entry, next);
+          next = entry.session.completeRekey(response);
+        }
+      } finally {
+        entry.rekeying = undefined;
+      }
+    })();
+    return entry.rekeying;
   }
 
-  function answer(entry: Entry, body: unknown): PortAnswer {
+  /**
+   * Traffic that rides only the link still wears the chains out: the requester re-keys (by
+   * sealed request) as soon as the session is due, without waiting for a request of its own.
+   */
+  function rekeyInBackground(entry: Entry): void {
+    if (entry.url === null || entry.rekeying || !entry.session.needsRekey()) return;
+    void rekeyIfDue(entry).catch(() => undefined);
+  }
+
+  async function answer(entry: Entry, body: unknown): Promise<PortAnswer> {
     try {
       const opened = entry.session.openRequest(body);
-      let reply: InnerResponse;
+      let reply: InnerResponse | undefined;
       if (opened.inner.path === REKEY_PATH) reply = entry.session.handleRekey(opened);
       else if (opened.inner.path === '/ping') reply = { status: 200, body: { pong: true } };
       else if (opened.inner.path === '/push') {
@@ -189,7 +242,16 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
       } else if (opened.inner.path === '/poll') {
         const frames = entry.outbox.splice(0, MAX_OUTBOX).map((f) => f.toString('base64url'));
         reply = { status: 200, body: { frames } };
-      } else reply = { status: 404, body: { code: 'ERR_NOT_FOUND' } };
+      } else {
+        try {
+          reply = await hooks.app.request?.(entry.material.peerId, opened.inner);
+        } catch (err) {
+          reply = isAppError(err)
+            ? { status: 400, body: { code: err.code, detail: err.message } }
+            : { status: 500, body: { code: 'ERR_INTERNAL', detail: 'request failed' } };
+        }
+        reply ??= { status: 404, body: { code: 'ERR_NOT_FOUND' } };
+      }
       return { ok: true, body: entry.session.sealResponse(opened, reply) };
     } catch (err) {
       return errorAnswer(err);

@@ -25,3 +25,17 @@ export function formatKeyValues(rows: ReadonlyArray<readonly [string, unknown]>)
     )
     .join('\n');
 }
+
+/** Columns padded to the widest cell, two spaces apart. */
+export function formatTable(
+  head: readonly string[],
+  rows: ReadonlyArray<readonly string[]>,
+): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]): string =>
+    r
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
+}

@@ -6,6 +6,11 @@ import { registerLogCommand } from './commands/log.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerPeersCommands } from './commands/peers.js';
 import { registerConnectCommands } from './commands/connect.js';
+import { registerInspectCommand } from './commands/inspect.js';
+import { registerRoomCommands } from './commands/room.js';
+import { registerSendCommand } from './commands/send.js';
+import { registerReadCommand } from './commands/read.js';
+import { registerChatCommand } from './commands/chat.js';
 
 export function buildProgram(): Command {
   const program = new Command('conclave')
@@ -33,6 +38,11 @@ Every serve flag can also be set as CONCLAVE_<FLAG> (e.g. CONCLAVE_API_PORT=7501
   registerInfoCommand(program);
   registerPeersCommands(program);
   registerConnectCommands(program);
+  registerRoomCommands(program);
+  registerSendCommand(program);
+  registerReadCommand(program);
+  registerChatCommand(program);
   registerLogCommand(program);
+  registerInspectCommand(program);
   return program;
 }

@@ -22,10 +22,14 @@ export interface ServeConfig {
   readonly multicast: string;
   readonly interface: string | undefined;
   readonly trust: 'tofu' | 'strict';
+  /** Open WebSocket push links to peers (off with --no-push: receive by polling). */
+  readonly isPushOn: boolean;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly passphrase: string | undefined;
   /** Re-key a session after this many sealed messages (default: the session layer's, 1000). */
   readonly rekeyAfter: number | undefined;
+  /** Live inspection (`--inspect`): the inspection feed, `/api/inspect/*` and `/inspect/`. */
+  readonly isInspecting: boolean;
 }
 
 export const DEFAULTS = {
@@ -60,6 +64,7 @@ const RawServe = z.object({
   identity: z.enum(['ed25519', 'rsa'], { error: 'must be ed25519 or rsa' }),
   peer: z.array(z.string().url('must be a URL like http://10.0.0.5:7400')).optional(),
   discovery: z.boolean().optional(),
+  push: z.boolean().optional(),
   multicast: z
     .string()
     .regex(/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/, 'must be GROUP:PORT, e.g. 239.255.42.99:7402'),
@@ -67,6 +72,7 @@ const RawServe = z.object({
   trust: z.enum(['tofu', 'strict'], { error: 'must be tofu or strict' }),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   rekeyAfter: z.coerce.number().int().min(2, 'must be at least 2').max(1_000_000).optional(),
+  inspect: z.boolean().optional(),
 });
 
 /** Validate commander's options (already merged with env and defaults) into a ServeConfig. */
@@ -100,11 +106,13 @@ export function resolveServeConfig(raw: Record<string, unknown>, passphrase?: st
     identity: o.identity,
     peers: o.peer ?? [],
     isDiscoveryOn: o.discovery !== false,
+    isPushOn: o.push !== false,
     multicast: o.multicast,
     interface: o.interface,
     trust: o.trust,
     logLevel: o.logLevel,
     passphrase: passphrase !== undefined && passphrase.length > 0 ? passphrase : undefined,
     rekeyAfter: o.rekeyAfter,
+    isInspecting: o.inspect === true,
   };
 }

@@ -17,9 +17,12 @@ import { createMdnsDiscovery, type MdnsDiscovery } from '../transport/mdns/mdns-
 import { listIpv4Interfaces, type DiscoveryInterface } from '../transport/multicast/interfaces.js';
 import { openMulticast, type Multicast } from '../transport/multicast/udp-multicast.js';
 import type { ServeConfig } from './serve-config.js';
+import type { AdvertisedRoom } from '../protocol/beacon.codec.js';
 
 export interface RunningDiscovery {
   diagnostics(): unknown;
+  /** Send a beacon now (our rooms changed). */
+  announce(): void;
   lastSeen(peerId: string): number | undefined;
   close(): Promise<void>;
 }
@@ -111,7 +114,13 @@ function startMdns(
 
 export async function startDiscovery(
   config: ServeConfig,
-  deps: { identity: Identity; runtime: PeerRuntime; peerPort: number },
+  deps: {
+    identity: Identity;
+    runtime: PeerRuntime;
+    peerPort: number;
+    /** Rooms this peer hosts, advertised in beacons. */
+    rooms?: () => readonly AdvertisedRoom[];
+  },
 ): Promise<RunningDiscovery> {
   const staticPeers = createStaticPeers(
     { urls: config.peers, selfPeerId: deps.identity.fingerprint },
@@ -137,7 +146,7 @@ export async function startDiscovery(
         peerPort: deps.peerPort,
         addresses: advertisedAddresses(config.host, interfaces),
       },
-      { multicast, send: (e) => deps.runtime.discovered(e), rooms: () => [] },
+      { multicast, send: (e) => deps.runtime.discovered(e), rooms: deps.rooms ?? (() => []) },
     );
     service.start();
     const beacons = service;
@@ -151,6 +160,7 @@ export async function startDiscovery(
     );
   }
   return {
+    announce: () => service?.announce(),
     diagnostics() {
       const stats = service?.stats();
       return {

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { resolvePeerId } from '../actors/peer-directory.js';
 import type { PeerRuntime, RuntimeServices } from '../actors/peer-runtime.js';
 import { createPeerSessions, type PeerSessions } from '../actors/peer-sessions.js';
+import type { AppHandlers } from '../actors/session-delivery.js';
 import { formatFingerprint, generateRsaOaepKeyPair, type Identity } from '../crypto/index.js';
 import { AppError } from '../errors.js';
 import type { Keystore } from '../keystore/keystore.js';
@@ -39,6 +40,12 @@ export async function startSessions(deps: {
   store: EventStore;
   logger: Logger;
   rekeyAfterMessages?: number | undefined;
+  /** Open WebSocket push links (off: peers poll). */
+  links?: boolean;
+  /** The application's handlers for sealed requests and pushes (rooms), bound late. */
+  app?: AppHandlers;
+  /** A session came up (either role). */
+  onSession?: (peerId: string) => void;
 }): Promise<{ sessions: PeerSessions; services: RuntimeServices }> {
   const { identity, runtime, logger } = deps;
   const rsaTransportKey =
@@ -50,10 +57,13 @@ export async function startSessions(deps: {
       ...(deps.rekeyAfterMessages !== undefined
         ? { session: { rekeyAfterMessages: deps.rekeyAfterMessages } }
         : {}),
+      ...(deps.links === false ? { links: false } : {}),
     },
     {
       spawnActor: runtime.spawnActor,
       pinState: (peerId) => runtime.pins()[peerId]?.state ?? 'none',
+      locate: (peerId) => runtime.knownPeers().find((p) => p.peerId === peerId)?.urls ?? [],
+      ...(deps.app ? { app: deps.app } : {}),
       onEstablished: (s, { url }) => {
         const known = runtime.knownPeers().find((p) => p.peerId === s.peerId);
         runtime.trust({
@@ -76,6 +86,7 @@ export async function startSessions(deps: {
           { peerId: s.peerId, sid: s.sid, role: s.role, suite: s.suite },
           'session established',
         );
+        deps.onSession?.(s.peerId);
       },
       onSecurityAlert: (kind, peerId, detail) => {
         logger.warn({ kind, peerId }, 'security alert');

@@ -28,8 +28,12 @@ import {
 import type { ServeConfig } from './serve-config.js';
 import { startDiscovery } from './serve-discovery.js';
 import { startSessions } from './serve-sessions.js';
-import { collectMetrics } from './serve-metrics.js';
+import { startRooms } from './serve-rooms.js';
+import type { Rooms } from '../actors/rooms/rooms.js';
+import { collectMetrics, roomFamilies } from './serve-metrics.js';
 import { attachLinkServer } from '../transport/ws/peer-link.js';
+import { attachInspectSocket } from '../transport/ws/inspect-socket.js';
+import { attachLocalEventsSocket } from '../transport/ws/local-events-socket.js';
 import { HANDSHAKE_SUITES } from '../protocol/handshake.codec.js';
 import { createPinsWriter, loadPins } from './pins-file.js';
 import { listPeers } from '../actors/peer-directory.js';
@@ -85,6 +89,7 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
         identityKind: identity.kind,
         store: store.description,
         version: SOFTWARE_VERSION,
+        isInspecting: config.isInspecting,
         initialPins:
           config.dataDir !== undefined && !config.isVolatile ? await loadPins(config.dataDir) : {},
       },
@@ -101,6 +106,7 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
     runtime.events.on('log:error', (e) => logger.error(e, 'event log append failed'));
     const channel = createRequestChannel<LocalRequest, unknown>();
     runtime.start();
+    let rooms: Rooms | undefined;
     const { sessions, services } = await startSessions({
       identity,
       keystore,
@@ -108,6 +114,13 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
       store,
       logger,
       rekeyAfterMessages: config.rekeyAfter,
+      links: config.isPushOn,
+      app: {
+        request: (from, inner) => rooms?.handleRequest(from, inner),
+        push: (from, inner) => rooms?.handlePush(from, inner),
+        frame: (from, frame) => rooms?.handleFrame(from, frame),
+      },
+      onSession: (peerId) => setImmediate(() => rooms?.onSession(peerId)),
     });
     cleanups.push(() => Promise.resolve(sessions.close()));
     runtime.attach(channel, services);
@@ -137,8 +150,25 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
       onLink: (sid, link) => sessions.acceptLink(sid, link),
     });
     cleanups.push(() => Promise.resolve(links.close()));
-    const discovery = await startDiscovery(config, { identity, runtime, peerPort: peerApi.port });
+    const discovery = await startDiscovery(config, {
+      identity,
+      runtime,
+      peerPort: peerApi.port,
+      rooms: () => rooms?.advertised() ?? [],
+    });
     cleanups.push(() => discovery.close());
+    const roomsReady = await startRooms(config, {
+      identity,
+      keystore,
+      store,
+      runtime,
+      sessions,
+      logger,
+      peerPort: () => peerApi.port,
+      announce: () => discovery.announce(),
+    });
+    rooms = roomsReady;
+    cleanups.push(() => Promise.resolve(roomsReady.close()));
     let apiListener: HttpListener | undefined;
     const localApi = createLocalApi({
       token,
@@ -164,9 +194,12 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
           session: (id) => sessions.sessionView(id),
         }),
       feed: (after) => runtime.hub.events$(after),
+      rooms: roomsReady,
       actors: () => [actorTree(runtime.actor), ...runtime.roots().map((r) => actorTree(r))],
+      inspection: runtime.inspection,
       discoveryDiagnostics: () => discovery.diagnostics(),
-      metrics: () => collectMetrics({ runtime, sessions, discovery }),
+      metrics: () =>
+        collectMetrics({ runtime, sessions, discovery, extra: roomFamilies(roomsReady) }),
       onUnexpected,
     });
     apiListener = await listenHttp(localApi, {
@@ -176,6 +209,18 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
     });
     const api = apiListener;
     cleanups.push(() => api.close());
+    const inspectSockets = attachInspectSocket(api.server, {
+      token,
+      getPort: () => api.port,
+      source: runtime.inspection,
+    });
+    cleanups.push(() => Promise.resolve(inspectSockets.close()));
+    const eventSockets = attachLocalEventsSocket(api.server, {
+      token,
+      getPort: () => api.port,
+      feed: (after) => runtime.hub.events$(after),
+    });
+    cleanups.push(() => Promise.resolve(eventSockets.close()));
 
     runtime.listening(peerApi.url, api.url);
     const ready: RuntimeFile = {
@@ -214,6 +259,12 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
         isStopping = true;
         logger.info({ reason }, 'shutting down');
         channel.close();
+        // Live inspection readers would hold the API open until its grace period ends.
+        inspectSockets.close();
+        eventSockets.close();
+        runtime.inspection?.close();
+        // Upgraded sockets (push links) are not the HTTP server's to close: end them first.
+        links.close();
         // Stop accepting first, let in-flight requests finish, then stop actors and flush the log.
         await Promise.all([peerApi.close(), api.close()]);
         await runtime.stop(reason);

@@ -10,7 +10,8 @@ import { z } from 'zod';
 import { err, ok, type Result } from './result.js';
 
 /** Keeps a beacon inside one unfragmented datagram on any LAN. */
-export const MAX_BEACON_BYTES = 1_200;
+/** One unfragmented UDP datagram on Ethernet (1500 − 20 IP − 8 UDP): an RSA beacon fits too. */
+export const MAX_BEACON_BYTES = 1_472;
 
 const b64url = /^[A-Za-z0-9_-]+$/;
 

@@ -306,11 +306,22 @@ export function encodeInnerResponse(inner: InnerResponse): Buffer {
 }
 
 /** Serialize an inner push payload; throws `ERR_BODY_TOO_LARGE` past `MAX_PUSH_INNER_BYTES`. */
+/** Encoded push bodies by object: one fan-out frame sealed for many sessions is encoded once. */
+const encodedPushes = new WeakMap<object, Buffer>();
+
+/**
+ * The JSON bytes of a push. The same object pushed to many peers is encoded once (cached by
+ * identity): never mutate a push object after sealing it.
+ */
 export function encodeInnerPush(inner: InnerPush): Buffer {
+  const cached = encodedPushes.get(inner);
+  if (cached) return cached;
   if (typeof inner.type !== 'string' || !PUSH_TYPE.test(inner.type)) {
     throw new AppError('ERR_INVALID_ARGUMENT', 'not a valid push payload');
   }
-  return encodeJson(inner, MAX_PUSH_INNER_BYTES);
+  const bytes = encodeJson(inner, MAX_PUSH_INNER_BYTES);
+  encodedPushes.set(inner, bytes);
+  return bytes;
 }
 
 export function decodeInnerRequest(bytes: Uint8Array): Result<InnerRequest> {

@@ -6,9 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
 import { createPeerSessions, type PeerSessions } from '../../src/actors/peer-sessions.js';
 import type { SpawnActor } from '../../src/actors/handshake/types.js';
-import { exportPublicKey, generateIdentity } from '../../src/crypto/index.js';
-import { listenHttp } from '../../src/transport/http/http-server.js';
-import { createPeerApi } from '../../src/transport/http/peer-api.js';
+import { generateIdentity } from '../../src/crypto/index.js';
+import { serveSessions } from '../support/session-api.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -30,26 +29,9 @@ async function node(name: string, session?: { idleTimeoutMs: number }) {
       onSecurityAlert: (kind, peerId) => alerts.push({ kind, peerId }),
     },
   );
-  const api = await listenHttp(
-    createPeerApi({
-      hello: () => ({
-        v: 1,
-        peerId: identity.fingerprint,
-        name,
-        identityKind: 'ed25519',
-        publicKey: exportPublicKey(identity),
-        suites: [],
-      }),
-      handshake: sessions.handshakePort,
-      session: sessions.sessionPort,
-      onUnexpected: (e) => {
-        throw e;
-      },
-    }),
-    { host: '127.0.0.1', port: 0 },
-  );
+  const api = await serveSessions(name, identity, sessions);
   cleanups.push(
-    () => api.close(100),
+    () => api.close(),
     () => sessions.close(),
   );
   return { identity, sessions, api, established, alerts };

@@ -1,39 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { explainFailure } from '../../src/actors/explain.js';
-import { createPeerRuntime } from '../../src/actors/peer-runtime.js';
 import { replayStream } from '../../src/actors/replay.js';
-import { createMemoryEventStore } from '../../src/store/memory-event-store.js';
+import { aRecordedRun } from '../fixtures/recorded-run.js';
 
-async function recordedRun() {
-  const store = createMemoryEventStore();
-  const rt = createPeerRuntime(
-    {
-      peerId: 'p',
-      name: 'n',
-      fingerprint: 'p',
-      identityKind: 'ed25519',
-      store: 'memory',
-      version: '0',
-    },
-    { store },
-  );
-  rt.start();
-  rt.listening('http://a', 'http://b');
-  rt.trust({ type: 'pin.seen', peerId: 'b'.repeat(64), kind: 'ed25519', name: 'bob', at: 't1' });
-  rt.trust({ type: 'pin.verify', peerId: 'b'.repeat(64), at: 't2' });
-  rt.discovered({
-    type: 'peer.seen',
-    peerId: 'c'.repeat(64),
-    name: 'c',
-    kind: 'rsa',
-    urls: ['http://x:1'],
-    rooms: [],
-    via: 'static',
-    at: 't3',
-  });
-  await rt.stop('test');
-  return store;
-}
+const recordedRun = aRecordedRun;
 
 describe('replayStream', () => {
   it('reproduces every recorded state of the peer, trust and discovery streams', async () => {

@@ -79,7 +79,19 @@ export function createDiscoveryService(
   let expiryTimer: NodeJS.Timeout | undefined;
   let sub: Subscription | undefined;
 
+  /** The signed beacon, advertising as many rooms as fit in one datagram (RSA keys are big). */
   function beacon(): Buffer {
+    const rooms = deps.rooms().slice(0, 8);
+    for (let n = rooms.length; ; n--) {
+      try {
+        return signedBeacon(rooms.slice(0, n));
+      } catch (err) {
+        if (!(err instanceof RangeError) || n === 0) throw err;
+      }
+    }
+  }
+
+  function signedBeacon(rooms: readonly AdvertisedRoom[]): Buffer {
     const unsigned: UnsignedBeacon = {
       v: 1,
       type: 'beacon',
@@ -89,7 +101,7 @@ export function createDiscoveryService(
       publicKey,
       port: init.peerPort,
       addrs: init.addresses.slice(0, 8),
-      rooms: deps.rooms().slice(0, 8),
+      rooms: [...rooms],
       ts: now(),
       seq: seq++,
     };

@@ -11,6 +11,7 @@ import { apiFollow, apiJson, resolveTarget } from '../api-client.js';
 import { clientOptions } from '../client-options.js';
 import { formatLogEntry } from '../format.js';
 import { printLine } from '../output.js';
+import { registerExportCommand } from './log-export.js';
 import { registerReplayCommands } from './log-replay.js';
 
 interface LogOpts {
@@ -85,11 +86,14 @@ Each line: #position  time  stream@version  EventType  fromState → toState
 Examples:
   $ conclave log --stream peer:3f9a…
   $ conclave log --follow --json                 # JSON lines, for tools
-  $ conclave log --store file:/var/lib/conclave/log   # a stopped peer's log`,
+  $ conclave log --store file:/var/lib/conclave/log   # a stopped peer's log
+  $ conclave log replay --stream trust            # re-run a stream, explain a failure
+  $ conclave log export --stream trust --out t.jsonl   # a secret-free trace to share`,
       ),
   );
   log.enablePositionalOptions();
   registerReplayCommands(log);
+  registerExportCommand(log);
   log.action(async (o: LogOpts) => {
     const after = nonNegativeInt('--after', o.after);
     const limit = nonNegativeInt('--limit', o.limit);

@@ -5,6 +5,7 @@ import type { Pin } from '../../machines/trust.machine.js';
 import { apiJson, resolveTarget } from '../api-client.js';
 import { clientOptions, type ClientOpts } from '../client-options.js';
 import { printJson, printLine } from '../output.js';
+import { formatTable } from '../format.js';
 
 const BADGE: Record<string, string> = {
   verified: '✔ verified',
@@ -34,14 +35,7 @@ export function formatPeers(peers: readonly PeerView[]): string {
     p.addresses[0] ?? '-',
     ago(p.lastSeen),
   ]);
-  const head = ['PEER', 'NAME', 'TRUST', 'VIA', 'ADDRESS', 'SEEN'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: readonly string[]): string =>
-    r
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(head), ...rows.map(line)].join('\n');
+  return formatTable(['PEER', 'NAME', 'TRUST', 'VIA', 'ADDRESS', 'SEEN'], rows);
 }
 
 function formatPin(pin: Pin): string {

@@ -74,6 +74,12 @@ export function registerServeCommand(program: Command): void {
       ),
     )
     .addOption(
+      new Option(
+        '--no-push',
+        'do not open WebSocket push links to peers; receive room messages by polling',
+      ).env('CONCLAVE_NO_PUSH'),
+    )
+    .addOption(
       new Option('--multicast <group:port>', 'discovery multicast group and port')
         .env('CONCLAVE_MULTICAST')
         .default(DEFAULTS.multicast),
@@ -104,6 +110,12 @@ export function registerServeCommand(program: Command): void {
         '--rekey-after <n>',
         'advanced: re-key each session with fresh ECDH after this many sealed messages (default 1000)',
       ).env('CONCLAVE_REKEY_AFTER'),
+    )
+    .addOption(
+      new Option(
+        '--inspect',
+        'live inspection: stream sanitized actor events at /api/inspect/* and serve the /inspect/ page (see "conclave inspect")',
+      ).env('CONCLAVE_INSPECT'),
     )
     .addHelpText(
       'after',

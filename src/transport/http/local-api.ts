@@ -19,6 +19,8 @@ import {
 } from './local-guards.js';
 import { notFoundHandler, problemHandler } from './problem.js';
 import { streamSse } from './sse.js';
+import { createRoomsRouter, type RoomsPort } from './local-rooms-api.js';
+import { inspectApi, inspectorPage, type InspectionSource } from './inspect-api.js';
 import { filter, map, type Observable } from 'rxjs';
 
 /** Requests the local API hands to the runtime (through the request channel). */
@@ -68,6 +70,10 @@ export interface LocalApiDeps {
   readonly metrics: () => string;
   /** The live actor tree (`GET /api/actors`). */
   readonly actors: () => unknown;
+  /** Rooms (create, join, send, read …); undefined on a peer without rooms. */
+  readonly rooms?: RoomsPort;
+  /** Live inspection (`serve --inspect`); undefined when off. */
+  readonly inspection?: InspectionSource | undefined;
   readonly onUnexpected: (err: unknown) => void;
   /** Default 64 KiB. */
   readonly maxBodyBytes?: number;
@@ -109,10 +115,12 @@ export function createLocalApi(deps: LocalApiDeps): Express {
   app.get('/api/health', (_req, res) => {
     res.json(deps.health());
   });
+  app.use(inspectorPage());
   app.use(requireToken(deps.token));
   app.use(limitDeclaredBody(maxBody));
   app.use(requireJsonBody);
   app.use(express.json({ limit: maxBody, strict: true }));
+  app.use(inspectApi(deps.inspection));
 
   app.get('/api/info', async (_req, res) => {
     res.json(await deps.channel.request({ type: 'info.query' }));
@@ -247,6 +255,8 @@ export function createLocalApi(deps: LocalApiDeps): Express {
     // `scannedTo` lets a client page on even when an exact-stream filter dropped entries.
     res.json({ entries: scanned.filter(matches), scannedTo: scanned.at(-1)?.position ?? q.after });
   });
+
+  if (deps.rooms) app.use(createRoomsRouter(deps.rooms));
 
   app.use(notFoundHandler);
   app.use(problemHandler({ onUnexpected: deps.onUnexpected }));

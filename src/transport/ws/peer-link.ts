@@ -11,7 +11,7 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Observable} from 'rxjs';
+import type { Observable } from 'rxjs';
 import { Subject } from 'rxjs';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { AppError } from '../../errors.js';

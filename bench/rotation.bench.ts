@@ -1,0 +1,212 @@
+/**
+ * T6 (perf-ceilings.md §5): a room key rotation for 10, 100 and 1000 members. The host is the real
+ * rooms runtime (recorded actors, memory log, memory keystore); members are simulated in-process:
+ * each holds its KEK from the real join grant, unwraps the pushed key and acks on the next tick.
+ *
+ * Beside it, in the same run: the raw cost of one wrap (one AES-256-GCM seal of 32 bytes) and the
+ * raw rate of small `ws` frames over loopback.
+ *
+ *   host CPU per rotation          ≤ 1.5 × N × wrap
+ *   every member holds the key     ≤ 2 × (N × wrap + N / raw ws rate)
+ *   full commit, 1000 members      ≤ 250 ms
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { WebSocket, WebSocketServer } from 'ws';
+import { createPeerRuntime } from '../src/actors/peer-runtime.js';
+import { createRooms, type Rooms } from '../src/actors/rooms/rooms.js';
+import { fingerprintOf, generateIdentity } from '../src/crypto/index.js';
+import { unwrapEpochKey, wrapEpochKey } from '../src/crypto/room.js';
+import { createMemoryKeystore } from '../src/keystore/memory-keystore.js';
+import type { InnerPush } from '../src/protocol/sealed.codec.js';
+import { createMemoryEventStore } from '../src/store/memory-event-store.js';
+import { measureSync, toRate, type BenchModule, type RatioRow } from './lib.js';
+
+interface SimMember {
+  readonly peerId: string;
+  readonly publicKey: string;
+  kek?: Buffer;
+  held?: number;
+}
+
+async function rawWsRate(frames: number): Promise<number> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  const port = (wss.address() as { port: number }).port;
+  const client = new WebSocket(`ws://127.0.0.1:${port}`);
+  const server = await new Promise<WebSocket>((r) => wss.once('connection', r));
+  await new Promise<void>((r) => client.once('open', () => r()));
+  const payload = randomBytes(200);
+  let got = 0;
+  const done = new Promise<void>((r) =>
+    client.on('message', () => {
+      if (++got === frames) r();
+    }),
+  );
+  const t0 = performance.now();
+  for (let i = 0; i < frames; i++) server.send(payload);
+  await done;
+  const rate = (frames * 1000) / (performance.now() - t0);
+  client.close();
+  wss.close();
+  return rate;
+}
+
+async function setup(n: number): Promise<{ rooms: Rooms; roomId: string; members: SimMember[] }> {
+  const identity = await generateIdentity('ed25519');
+  const store = createMemoryEventStore();
+  const runtime = createPeerRuntime(
+    {
+      peerId: identity.fingerprint,
+      name: 'host',
+      fingerprint: identity.fingerprint,
+      identityKind: 'ed25519',
+      store: 'memory',
+      version: 'bench',
+    },
+    { store },
+  );
+  runtime.start();
+  const members: SimMember[] = [];
+  for (let i = 0; i < n; i++) {
+    const { publicKey } = generateKeyPairSync('ed25519');
+    const der = publicKey.export({ type: 'spki', format: 'der' });
+    members.push({ peerId: fingerprintOf(der), publicKey: der.toString('base64url') });
+  }
+  const byId = new Map(members.map((m) => [m.peerId, m]));
+  let rooms: Rooms | undefined;
+  let roomId = '';
+  const pushed = (peerId: string, inner: InnerPush): void => {
+    const m = byId.get(peerId);
+    if (!m || inner.type !== 'room.key' || !m.kek) return;
+    const { epoch, wrapped } = inner as unknown as { epoch: number; wrapped: string };
+    setImmediate(() => {
+      const key = unwrapEpochKey(
+        m.kek as Buffer,
+        roomId,
+        epoch,
+        m.peerId,
+        Buffer.from(wrapped, 'base64url'),
+      );
+      key.fill(0);
+      m.held = performance.now();
+      rooms?.handlePush(m.peerId, { type: 'room.key-ack', roomId, epoch });
+    });
+  };
+  rooms = createRooms({
+    identity,
+    name: 'host',
+    keystore: createMemoryKeystore(),
+    store,
+    spawnActor: runtime.spawnActor,
+    hub: runtime.hub,
+    sessions: {
+      request: () => Promise.reject(new Error('no requests in this bench')),
+      push: (peerId, inner) => {
+        pushed(peerId, inner);
+        return Promise.resolve('link');
+      },
+      isLinkUp: () => false,
+    },
+    selfUrls: () => ['http://127.0.0.1:1'],
+    directory: () => [],
+    trustMode: 'tofu',
+    pinState: () => 'unverified',
+  });
+  const room = await rooms.create({ name: `bench-${n}`, capacity: n + 1 });
+  roomId = room.roomId;
+  for (const m of members) {
+    const r = await rooms.handleRequest(m.peerId, {
+      method: 'POST',
+      path: '/rooms/join',
+      body: { roomId, name: m.peerId.slice(0, 8), kind: 'ed25519', publicKey: m.publicKey },
+    });
+    const grant = r?.body as { kek: string } | undefined;
+    if (r?.status !== 200 || !grant) throw new Error(`join failed: ${JSON.stringify(r?.body)}`);
+    m.kek = Buffer.from(grant.kek, 'base64url');
+  }
+  return { rooms, roomId, members };
+}
+
+async function rotateOnce(
+  rooms: Rooms,
+  roomId: string,
+  members: SimMember[],
+): Promise<{ cpuMs: number; heldMs: number; commitMs: number }> {
+  for (const m of members) delete m.held;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let view = await rooms.rotate(roomId);
+  while (view.state !== 'committed') {
+    await new Promise((r) => setTimeout(r, 1));
+    view = rooms.list().find((r) => r.roomId === roomId)?.rotating ?? {
+      ...view,
+      state: 'committed',
+    };
+  }
+  const commitMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const heldMs = Math.max(...members.map((m) => (m.held ?? Number.NaN) - t0));
+  return { cpuMs: (cpu.user + cpu.system) / 1000, heldMs, commitMs };
+}
+
+const bench: BenchModule = {
+  title: 'Room key rotation (T6): host CPU, every member holding the key, full commit',
+  async run(report: (row: RatioRow) => void) {
+    const kek = randomBytes(32);
+    const key = randomBytes(32);
+    const wrap = measureSync(() => wrapEpochKey(kek, 'room-id-for-bench', 7, 'f'.repeat(64), key));
+    const wsRate = await rawWsRate(20_000);
+    report({
+      section: 'rotation',
+      name: 'raw: one wrap (AES-256-GCM of 32 B)',
+      ours: wrap,
+      note: `raw ws loopback ${Math.round(wsRate)} frames/s`,
+    });
+    for (const n of [10, 100, 1000]) {
+      const { rooms, roomId, members } = await setup(n);
+      await rotateOnce(rooms, roomId, members); // warm-up
+      const runs = [];
+      for (let i = 0; i < 5; i++) runs.push(await rotateOnce(rooms, roomId, members));
+      runs.sort((a, b) => a.commitMs - b.commitMs);
+      const r = runs[2] as (typeof runs)[number];
+      const wrapMs = (n * wrap.usPerOp) / 1000;
+      const cpuLimit = 1.5 * wrapMs;
+      const heldLimit = 2 * (wrapMs + (n / wsRate) * 1000);
+      // Host CPU here includes the simulated members' unwraps (same process): subtract them.
+      const hostCpuMs = Math.max(0, r.cpuMs - wrapMs);
+      const row = (name: string, ms: number, limit: number, note: string): RatioRow => ({
+        section: 'rotation',
+        name,
+        ours: toRate(1000 / ms),
+        baseline: { name: 'limit', rate: toRate(1000 / limit) },
+        ratio: limit / ms,
+        target: `≤ ${limit.toFixed(1)} ms`,
+        met: ms <= limit,
+        note,
+      });
+      report(
+        row(
+          `n=${n}: host CPU per rotation`,
+          hostCpuMs,
+          cpuLimit,
+          `${hostCpuMs.toFixed(1)} ms (1.5 × N × wrap)`,
+        ),
+      );
+      report(
+        row(`n=${n}: every member holds the key`, r.heldMs, heldLimit, `${r.heldMs.toFixed(1)} ms`),
+      );
+      report(
+        row(
+          `n=${n}: full commit (all acked)`,
+          r.commitMs,
+          n === 1000 ? 250 : Math.max(heldLimit * 2, 20),
+          `${r.commitMs.toFixed(1)} ms`,
+        ),
+      );
+      rooms.close();
+    }
+  },
+};
+
+export default bench;

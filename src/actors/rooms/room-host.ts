@@ -1,0 +1,540 @@
+/**
+ * The host half of rooms: create, authorize joins (policy, password, invite, approval, capacity,
+ * bans, strict trust), sequence members' messages (membership and signature checked, idempotent
+ * by id), fan them out over push links coalesced per tick, answer catch-up fetches, and start a
+ * new epoch — delivering its key wrapped to each member — whenever someone leaves or is removed.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  hashRoomPassword,
+  inviteTokenHash,
+  newInviteToken,
+  verifyRoomPassword,
+} from '../../crypto/room.js';
+import { AppError, type ErrorCode } from '../../errors.js';
+import {
+  joinRefusal,
+  type RoomMember,
+  type RoomPolicy,
+  type RoomSuite,
+  type RotationPolicy,
+} from '../../machines/room.machine.js';
+import type { Rotations, RotationView } from './rotations.js';
+import { sign, SignatureDomains } from '../../crypto/signature.js';
+import {
+  encodeInvite,
+  encodeRoomFrame,
+  roomBatchBody,
+  type AdminRequest,
+  type Envelope,
+  type FetchResult,
+  type JoinGrant,
+  type JoinRequest,
+  type MemberWire,
+  type RoomWire,
+  type Sequenced,
+  type WrappedKey,
+} from '../../protocol/room.codec.js';
+import {
+  addMessage,
+  ctxOf,
+  messagesAfter,
+  stateOf,
+  streamOf,
+  type RoomHandle,
+} from './room-handle.js';
+import type { RoomsCore } from './rooms-core.js';
+
+/** Largest JSON we put in one push or fetch answer (sealed bodies cap near 46 KiB). */
+const MAX_BATCH_CHARS = 40_000;
+/** Messages under one epoch key before a rotation is forced (far below the nonce budget). */
+export const PER_KEY_MESSAGE_LIMIT = 1_000_000;
+/** How long `rotate` waits for a commit before answering with the progress (202). */
+const REPORT_WAIT_MS = 2_000;
+const INVITE_TTL_MS = 24 * 3_600_000;
+
+export interface CreateRoomOptions {
+  readonly name: string;
+  readonly topic?: string;
+  readonly policy: RoomPolicy;
+  readonly password?: string;
+  readonly capacity: number;
+  readonly suite: RoomSuite;
+  readonly rotation?: Partial<RotationPolicy>;
+}
+
+export function wireMembers(ctx: { members: Readonly<Record<string, RoomMember>> }): MemberWire[] {
+  return Object.values(ctx.members).map((m) => ({
+    peerId: m.peerId,
+    name: m.name,
+    role: m.role,
+    kind: m.kind,
+    publicKey: m.publicKey,
+  }));
+}
+
+export function roomWire(h: RoomHandle): RoomWire {
+  const c = ctxOf(h);
+  return {
+    roomId: c.roomId,
+    name: c.name,
+    topic: c.topic,
+    policy: c.policy,
+    capacity: c.capacity,
+    suite: c.suite,
+    host: c.host,
+    hostName: c.hostName,
+    rotation: c.rotation,
+    epoch: c.epoch,
+    seq: c.seq,
+  };
+}
+
+function sizeOf(m: Sequenced): number {
+  return m.env.ct.length + m.env.sig.length + 300;
+}
+
+/** Split messages into batches that fit one sealed frame. */
+export function batches(msgs: readonly Sequenced[]): Sequenced[][] {
+  const out: Sequenced[][] = [];
+  let cur: Sequenced[] = [];
+  let size = 0;
+  for (const m of msgs) {
+    const s = sizeOf(m);
+    if (cur.length > 0 && (size + s > MAX_BATCH_CHARS || cur.length >= 500)) {
+      out.push(cur);
+      cur = [];
+      size = 0;
+    }
+    cur.push(m);
+    size += s;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
+export interface RoomHost {
+  create(o: CreateRoomOptions): Promise<RoomHandle>;
+  join(
+    from: string,
+    req: JoinRequest,
+  ): Promise<{ state: 'joined'; grant: JoinGrant } | { state: 'pending'; room: RoomWire }>;
+  leave(from: string, roomId: string): Promise<void>;
+  fetch(from: string, roomId: string, after: number, limit: number): Promise<FetchResult>;
+  /** Sequence a message; the same (sender, id) again answers the first result. */
+  sequence(from: string, env: Envelope): { seq: number };
+  admin(from: string, req: AdminRequest): Promise<unknown>;
+  /** Renew the room key (joins a running rotation); a removal's rotation is `mandatory`. */
+  rotate(h: RoomHandle, reason: string, mandatory?: boolean): Promise<RotationView>;
+  /** Rotate now; answers at commit, or with the progress after a short wait. */
+  rotateReport(h: RoomHandle): Promise<RotationView>;
+  /** Start rotations that a room's time policy asks for. */
+  checkPolicies(): void;
+  remove(h: RoomHandle, by: string, peerId: string, ban: boolean): Promise<void>;
+  delete(h: RoomHandle): Promise<void>;
+  stats(): { sequenced: number; fanout: number };
+}
+
+function refuse(code: ErrorCode, detail: string): never {
+  throw new AppError(code, detail);
+}
+
+export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost {
+  const { deps, keys, self } = core;
+  /** Messages sequenced this tick, per room: flushed once per tick to every linked member. */
+  const outbound = new Map<string, Sequenced[]>();
+  let flushScheduled = false;
+  let sequenced = 0;
+  let fanout = 0;
+
+  function hosted(roomId: string): RoomHandle {
+    const h = core.room(roomId);
+    if (!ctxOf(h).isHost || stateOf(h) !== 'active')
+      refuse('ERR_NOT_FOUND', `this peer does not host an active room ${roomId}`);
+    return h;
+  }
+
+  function roleOf(h: RoomHandle, peerId: string): RoomMember['role'] | null {
+    return ctxOf(h).members[peerId]?.role ?? null;
+  }
+
+  /**
+   * One frame body per batch, shared by every recipient: the JSON is encoded once (the session
+   * layer caches it per object) and only the per-session seal is done per member. Members
+   * without a link are skipped: they poll. Recipients are the members at flush time.
+   */
+  function flush(): void {
+    flushScheduled = false;
+    const ready = [...outbound];
+    outbound.clear();
+    // Members see (and senders are acknowledged by) only what is durable in the host's log.
+    void core
+      .durable()
+      .then(() => {
+        for (const [roomId, msgs] of ready) fanOut(roomId, msgs);
+      })
+      .catch(() => undefined);
+  }
+
+  function fanOut(roomId: string, msgs: readonly Sequenced[]): void {
+    const h = core.rooms.get(roomId);
+    if (!h || stateOf(h) !== 'active') return;
+    const recipients = Object.keys(ctxOf(h).members).filter(
+      (p) => p !== self && deps.sessions.isLinkUp(p),
+    );
+    if (recipients.length === 0) return;
+    const sessions = deps.sessions;
+    for (const batch of batches(msgs)) {
+      fanout += batch.length * recipients.length;
+      if (sessions.sendFrame) {
+        // Encoded and signed once; every member gets the same bytes.
+        const body = roomBatchBody({ roomId, msgs: batch });
+        const frame = encodeRoomFrame(
+          body,
+          sign(deps.identity.privateKey, SignatureDomains.roomBatch, [body]),
+        );
+        for (const peerId of recipients) sessions.sendFrame(peerId, frame);
+        continue;
+      }
+      const inner = { type: 'room.msgs', roomId, msgs: batch };
+      for (const peerId of recipients)
+        void deps.sessions.push(peerId, inner).catch(() => undefined);
+    }
+  }
+
+  function enqueue(h: RoomHandle, m: Sequenced): void {
+    const list = outbound.get(h.roomId);
+    if (list) list.push(m);
+    else outbound.set(h.roomId, [m]);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
+    }
+  }
+
+  function pushAll(
+    h: RoomHandle,
+    build: (peerId: string) => Promise<Record<string, unknown> & { type: string }>,
+  ): void {
+    for (const peerId of Object.keys(ctxOf(h).members)) {
+      if (peerId === self) continue;
+      void build(peerId)
+        .then((inner) => deps.sessions.push(peerId, inner))
+        .catch(() => undefined);
+    }
+  }
+
+  async function grantFor(h: RoomHandle, peerId: string): Promise<JoinGrant> {
+    const kek = await keys.hostKek(h.roomId, peerId);
+    const ctx = ctxOf(h);
+    rotations.noteMemberEpoch(h.roomId, peerId, ctx.epoch);
+    const next = rotations.running(h.roomId)?.epoch;
+    const extra =
+      next !== undefined && keys.hasEpoch(h.roomId, next)
+        ? [{ epoch: next, wrapped: await keys.wrapFor(h.roomId, next, peerId) }]
+        : [];
+    return {
+      state: 'joined',
+      room: roomWire(h),
+      kek: kek.toString('base64url'),
+      keys: [
+        { epoch: ctx.epoch, wrapped: await keys.wrapFor(h.roomId, ctx.epoch, peerId) },
+        ...extra,
+      ],
+      members: wireMembers(ctx),
+      role: ctx.members[peerId]?.role ?? 'member',
+    };
+  }
+
+  function announceMembers(h: RoomHandle): void {
+    const members = wireMembers(ctxOf(h));
+    pushAll(h, () => Promise.resolve({ type: 'room.members', roomId: h.roomId, members }));
+    core.publishRoom(h, 'members');
+  }
+
+  const host: RoomHost = {
+    async create(o) {
+      const roomId = randomBytes(16).toString('base64url');
+      if (o.policy === 'password') {
+        if (!o.password) refuse('ERR_INVALID_ARGUMENT', 'a password room needs --password');
+        await keys.setPassword(roomId, await hashRoomPassword(o.password));
+      }
+      await keys.newEpoch(roomId, 1);
+      const h = core.spawn(roomId, { stream: streamOf(roomId), roomId, self });
+      h.actor.send({
+        type: 'room.created',
+        roomId,
+        name: o.name,
+        topic: o.topic ?? '',
+        policy: o.policy,
+        capacity: o.capacity,
+        suite: o.suite,
+        host: self,
+        hostName: deps.name,
+        rotation: {
+          everyMessages: o.rotation?.everyMessages ?? null,
+          everyMinutes: o.rotation?.everyMinutes ?? null,
+          keepEpochs: o.rotation?.keepEpochs ?? 2,
+        },
+        owner: core.selfMember('owner'),
+        at: core.at(),
+      });
+      core.publishRoom(h, 'created');
+      deps.onAdvertise?.();
+      return h;
+    },
+
+    async join(from, req) {
+      const h = hosted(req.roomId);
+      const ctx = ctxOf(h);
+      if (req.publicKey && !core.learnMember({ peerId: from, publicKey: req.publicKey }))
+        refuse('ERR_INVALID_ARGUMENT', 'the public key in the join request is not this peer’s');
+      if (ctx.members[from]) return { state: 'joined', grant: await grantFor(h, from) };
+      if (deps.trustMode === 'strict' && deps.pinState(from) !== 'verified')
+        refuse(
+          'ERR_NOT_VERIFIED',
+          'this host runs --trust strict: compare fingerprints out of band, then the owner runs conclave verify <your peer id>',
+        );
+      const at = core.at();
+      let via: RoomPolicy = ctx.policy;
+      let inviteHash: string | undefined;
+      if (req.invite !== undefined) {
+        via = 'invite';
+        inviteHash = inviteTokenHash(req.invite);
+      } else if (ctx.policy === 'password') {
+        const stored = await keys.password(h.roomId);
+        if (
+          req.password === undefined ||
+          stored === undefined ||
+          !(await verifyRoomPassword(req.password, stored))
+        )
+          refuse('ERR_WRONG_PASSWORD', 'wrong room password');
+      } else if (ctx.policy === 'invite') {
+        refuse('ERR_INVITE_INVALID', 'this room is invite-only: ask a member for an invite code');
+      }
+      const member: RoomMember = {
+        peerId: from,
+        name: req.name,
+        role: 'member',
+        kind: req.kind,
+        publicKey: req.publicKey,
+        joinedAt: at,
+      };
+      const now = ctxOf(h);
+      const why = joinRefusal(now, from, via === 'approval' ? 'open' : via, inviteHash, at);
+      if (via === 'approval' && why === 'policy') {
+        h.actor.send({ type: 'member.request', member: { ...member }, at });
+        if (!ctxOf(h).pending[from])
+          refuse('ERR_ROOM_FULL', 'too many pending requests; try later');
+        core.publishRoom(h, 'request', { peerId: from, peerName: req.name });
+        return { state: 'pending', room: roomWire(h) };
+      }
+      if (why === 'banned') refuse('ERR_BANNED', 'you are banned from this room');
+      if (why === 'full') refuse('ERR_ROOM_FULL', `the room is full (${now.capacity} members)`);
+      if (why === 'invite-expired')
+        refuse('ERR_INVITE_EXPIRED', 'this invite code has expired; ask for a new one');
+      if (why === 'invite-unknown')
+        refuse('ERR_INVITE_USED', 'this invite code was already used or is not valid here');
+      if (why === 'policy') refuse('ERR_FORBIDDEN', `this room's policy is ${now.policy}`);
+      h.actor.send({ type: 'member.join', member, via, ...(inviteHash ? { inviteHash } : {}), at });
+      if (!ctxOf(h).members[from]) refuse('ERR_ROOM_FULL', 'the room filled up; try later');
+      const grant = await grantFor(h, from);
+      announceMembers(h);
+      return { state: 'joined', grant };
+    },
+
+    async leave(from, roomId) {
+      const h = hosted(roomId);
+      if (!ctxOf(h).members[from]) refuse('ERR_NOT_MEMBER', 'not a member of this room');
+      h.actor.send({ type: 'member.leave', peerId: from, at: core.at() });
+      await keys.dropKek(h.roomId, from);
+      rotations.memberRemoved(h, from);
+      await host.rotate(h, 'leave', true);
+      announceMembers(h);
+    },
+
+    async fetch(from, roomId, after, limit) {
+      const h = hosted(roomId);
+      const ctx = ctxOf(h);
+      if (!ctx.members[from]) refuse('ERR_NOT_MEMBER', 'not a member of this room');
+      if (!core.mayReceiveKeys(from))
+        refuse(
+          'ERR_NOT_VERIFIED',
+          'this host runs --trust strict and no longer trusts your key; ask the owner to verify you',
+        );
+      const msgs = batches(messagesAfter(h, after, limit))[0] ?? [];
+      const next = rotations.running(roomId)?.epoch;
+      const epochs = new Set<number>([ctx.epoch, ...msgs.map((m) => m.env.epoch)]);
+      if (next !== undefined) epochs.add(next);
+      const wrapped: WrappedKey[] = [];
+      for (const epoch of epochs)
+        if (keys.hasEpoch(roomId, epoch))
+          wrapped.push({ epoch, wrapped: await keys.wrapFor(roomId, epoch, from) });
+      return {
+        msgs: msgs.map((m) => ({ seq: m.seq, env: m.env })),
+        seq: ctx.seq,
+        epoch: ctx.epoch,
+        keys: wrapped,
+        members: wireMembers(ctx),
+      };
+    },
+
+    sequence(from, env) {
+      const h = hosted(env.roomId);
+      const ctx = ctxOf(h);
+      if (env.sender !== from) refuse('ERR_FORBIDDEN', 'a member can only send as itself');
+      const member = ctx.members[from];
+      if (!member) refuse('ERR_NOT_MEMBER', 'not a member of this room');
+      const seen = h.byId.get(`${from}|${env.id}`);
+      if (seen !== undefined) return { seq: seen };
+      if (env.epoch > ctx.epoch || env.epoch < ctx.minSendEpoch)
+        refuse(
+          'ERR_CONFLICT',
+          `epoch ${env.epoch} is not current (${ctx.epoch}); fetch the new key and resend`,
+        );
+      if (env.suite !== ctx.suite) refuse('ERR_INVALID_MESSAGE', `this room uses ${ctx.suite}`);
+      core.learnMember(member);
+      const stored = { seq: ctx.seq + 1, env, verdict: null };
+      const pkOk = core.verdictOf(h, { ...stored, verdict: undefined });
+      if (pkOk !== null) refuse('ERR_BAD_SIGNATURE', pkOk.detail);
+      h.actor.send({
+        type: 'message.sequence',
+        seq: stored.seq,
+        id: env.id,
+        sender: env.sender,
+        epoch: env.epoch,
+        sentAt: env.sentAt,
+        suite: env.suite,
+        ct: env.ct,
+        sig: env.sig,
+        at: core.at(),
+      });
+      if (ctxOf(h).seq !== stored.seq)
+        refuse('ERR_CONFLICT', 'the room did not accept the message');
+      addMessage(h, stored);
+      sequenced++;
+      enqueue(h, { seq: stored.seq, env });
+      core.publishMessage(h, stored);
+      const after = ctxOf(h);
+      const every = after.rotation.everyMessages;
+      if (
+        (every !== null && after.epochMessages >= every) ||
+        after.epochMessages >= PER_KEY_MESSAGE_LIMIT
+      )
+        void host.rotate(h, 'policy:messages').catch(() => undefined);
+      return { seq: stored.seq };
+    },
+
+    async admin(from, req) {
+      const h = hosted(req.roomId);
+      const role = roleOf(h, from);
+      if (role !== 'owner' && role !== 'admin')
+        refuse('ERR_FORBIDDEN', 'only the owner or an admin can do that');
+      switch (req.op) {
+        case 'invite': {
+          const { token, hash } = newInviteToken();
+          const expiresAt = new Date(core.now().getTime() + INVITE_TTL_MS).toISOString();
+          h.actor.send({ type: 'invite.create', hash, expiresAt, by: from, at: core.at() });
+          const c = ctxOf(h);
+          return {
+            code: encodeInvite({
+              roomId: h.roomId,
+              roomName: c.name,
+              host: self,
+              urls: deps.selfUrls().slice(0, 4),
+              token,
+              expiresAt,
+            }),
+            expiresAt,
+          };
+        }
+        case 'kick':
+          if (req.peerId === ctxOf(h).host) refuse('ERR_FORBIDDEN', 'the owner cannot be removed');
+          if (role === 'admin' && roleOf(h, req.peerId) === 'admin')
+            refuse('ERR_FORBIDDEN', 'an admin cannot remove another admin');
+          await host.remove(h, from, req.peerId, req.ban);
+          return { removed: req.peerId, banned: req.ban };
+        case 'approve': {
+          h.actor.send({ type: 'member.approve', peerId: req.peerId, by: from, at: core.at() });
+          if (!ctxOf(h).members[req.peerId])
+            refuse('ERR_NOT_FOUND', 'no pending request from that peer (or the room is full)');
+          const grant = await grantFor(h, req.peerId);
+          void deps.sessions
+            .push(req.peerId, { type: 'room.admitted', grant })
+            .catch(() => undefined);
+          announceMembers(h);
+          return { approved: req.peerId };
+        }
+        case 'rotate':
+          if (role !== 'owner' && role !== 'admin')
+            refuse('ERR_FORBIDDEN', 'only the owner or an admin can rotate');
+          return host.rotateReport(h);
+        case 'role':
+          if (role !== 'owner') refuse('ERR_FORBIDDEN', 'only the owner changes roles');
+          h.actor.send({
+            type: 'member.role',
+            peerId: req.peerId,
+            role: req.role,
+            by: from,
+            at: core.at(),
+          });
+          announceMembers(h);
+          return { peerId: req.peerId, role: req.role };
+      }
+    },
+
+    rotate(h, reason, mandatory = false) {
+      return rotations.request(h, reason, mandatory);
+    },
+
+    async rotateReport(h) {
+      const done = host.rotate(h, 'manual');
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<undefined>((r) => {
+        timer = setTimeout(() => r(undefined), REPORT_WAIT_MS);
+      });
+      const first = await Promise.race([done, waited]);
+      clearTimeout(timer);
+      return first ?? rotations.running(h.roomId) ?? done;
+    },
+
+    checkPolicies() {
+      const now = core.now().getTime();
+      for (const h of core.rooms.values()) {
+        const c = ctxOf(h);
+        const minutes = c.rotation.everyMinutes;
+        if (!c.isHost || stateOf(h) !== 'active' || minutes === null) continue;
+        if (rotations.running(h.roomId)) continue;
+        if (now - Date.parse(c.epochStartedAt) >= minutes * 60_000)
+          void host.rotate(h, 'policy:time').catch(() => undefined);
+      }
+    },
+
+    async remove(h, by, peerId, ban) {
+      const was = ctxOf(h).members[peerId] !== undefined || ctxOf(h).pending[peerId] !== undefined;
+      h.actor.send({ type: 'member.remove', peerId, by, ban, at: core.at() });
+      if (!ban && !was) refuse('ERR_NOT_FOUND', 'that peer is not a member of this room');
+      void deps.sessions
+        .push(peerId, { type: 'room.removed', roomId: h.roomId, reason: ban ? 'banned' : 'kicked' })
+        .catch(() => undefined);
+      await keys.dropKek(h.roomId, peerId);
+      rotations.memberRemoved(h, peerId);
+      // Mandatory: no message under the old key is accepted from anyone after a removal.
+      if (was) void host.rotate(h, ban ? 'ban' : 'kick', true).catch(() => undefined);
+      announceMembers(h);
+    },
+
+    delete(h) {
+      pushAll(h, () =>
+        Promise.resolve({ type: 'room.removed', roomId: h.roomId, reason: 'deleted' }),
+      );
+      h.actor.send({ type: 'room.deleted', at: core.at() });
+      core.publishRoom(h, 'deleted');
+      deps.onAdvertise?.();
+      return Promise.resolve();
+    },
+
+    stats: () => ({ sequenced, fanout }),
+  };
+  return host;
+}

@@ -1,0 +1,186 @@
+/**
+ * The secrets of rooms, in memory and in the keystore (never in the log): epoch keys, the
+ * key-encryption keys the host shares with each member (the host keeps one per member; a member
+ * keeps its own), and room password hashes. Message ciphers are cached per (room, epoch, sender).
+ *
+ * Keystore ids: `room.<roomId>.e.<epoch>`, `room.<roomId>.kek` (member), `room.<roomId>.k.<peer32>`
+ * (host; the first 32 hex digits of the member's id), `room.<roomId>.pw`.
+ */
+import type { AeadSuite } from '../../crypto/aead-types.js';
+import {
+  createMessageCipher,
+  generateMemberKek,
+  generateRoomKey,
+  unwrapEpochKey,
+  wrapEpochKey,
+  type MessageCipher,
+} from '../../crypto/room.js';
+import { AppError } from '../../errors.js';
+import type { Keystore } from '../../keystore/keystore.js';
+
+const CIPHER_CACHE = 4_096;
+
+export interface RoomKeys {
+  /** Generate, keep and persist the key of a new epoch (host). */
+  newEpoch(roomId: string, epoch: number): Promise<void>;
+  /** Keep a key learned from the host (member). */
+  putEpoch(roomId: string, epoch: number, key: Buffer): Promise<void>;
+  hasEpoch(roomId: string, epoch: number): boolean;
+  epochs(roomId: string): number[];
+  /** The member's KEK: host side per member (created on first use), member side its own. */
+  hostKek(roomId: string, memberId: string): Promise<Buffer>;
+  setOwnKek(roomId: string, kek: Buffer): Promise<void>;
+  /** Wrap an epoch key for a member (host). */
+  wrapFor(roomId: string, epoch: number, memberId: string): Promise<string>;
+  /** `wrapFor` without waiting, when the member's KEK is already in memory (the hot path). */
+  wrapCached(roomId: string, epoch: number, memberId: string): string | undefined;
+  /** Unwrap a key the host sent us and keep it (member); false when it does not open. */
+  acceptWrapped(roomId: string, epoch: number, self: string, wrapped: string): Promise<boolean>;
+  cipher(roomId: string, epoch: number, sender: string, suite: AeadSuite): MessageCipher;
+  setPassword(roomId: string, hash: string): Promise<void>;
+  password(roomId: string): Promise<string | undefined>;
+  /** Forget an epoch key everywhere (memory, cipher cache, keystore): it left the window. */
+  shred(roomId: string, epoch: number): Promise<void>;
+  /** Forget a member's KEK (host, after it left). */
+  dropKek(roomId: string, memberId: string): Promise<void>;
+  /** Load every room secret from the keystore (after a restart). */
+  load(roomIds: readonly string[]): Promise<void>;
+  close(): void;
+}
+
+const epochId = (roomId: string, epoch: number): string => `room.${roomId}.e.${epoch}`;
+const hostKekId = (roomId: string, memberId: string): string =>
+  `room.${roomId}.k.${memberId.slice(0, 32)}`;
+const ownKekId = (roomId: string): string => `room.${roomId}.kek`;
+
+export function createRoomKeys(keystore: Keystore): RoomKeys {
+  const epochKeys = new Map<string, Map<number, Buffer>>();
+  const keks = new Map<string, Buffer>();
+  const ciphers = new Map<string, MessageCipher>();
+
+  function ring(roomId: string): Map<number, Buffer> {
+    let r = epochKeys.get(roomId);
+    if (!r) epochKeys.set(roomId, (r = new Map<number, Buffer>()));
+    return r;
+  }
+
+  function epochKey(roomId: string, epoch: number): Buffer {
+    const k = epochKeys.get(roomId)?.get(epoch);
+    if (!k)
+      throw new AppError('ERR_MISSING_KEY', `no key for epoch ${epoch} of this room on this peer`);
+    return k;
+  }
+
+  const keys: RoomKeys = {
+    async newEpoch(roomId, epoch) {
+      const key = generateRoomKey();
+      await keys.putEpoch(roomId, epoch, key);
+      key.fill(0);
+    },
+    async putEpoch(roomId, epoch, key) {
+      ring(roomId).set(epoch, Buffer.from(key));
+      await keystore.putSecret(epochId(roomId, epoch), key);
+    },
+    hasEpoch: (roomId, epoch) => epochKeys.get(roomId)?.has(epoch) === true,
+    epochs: (roomId) => [...(epochKeys.get(roomId)?.keys() ?? [])].sort((a, b) => a - b),
+    async hostKek(roomId, memberId) {
+      const id = hostKekId(roomId, memberId);
+      let k = keks.get(id);
+      if (!k) {
+        k = (await keystore.getSecret(id)) ?? generateMemberKek();
+        keks.set(id, k);
+        await keystore.putSecret(id, k);
+      }
+      return k;
+    },
+    async setOwnKek(roomId, kek) {
+      keks.set(ownKekId(roomId), kek);
+      await keystore.putSecret(ownKekId(roomId), kek);
+    },
+    async wrapFor(roomId, epoch, memberId) {
+      const kek = await keys.hostKek(roomId, memberId);
+      return wrapEpochKey(kek, roomId, epoch, memberId, epochKey(roomId, epoch)).toString(
+        'base64url',
+      );
+    },
+    wrapCached(roomId, epoch, memberId) {
+      const kek = keks.get(hostKekId(roomId, memberId));
+      if (!kek) return undefined;
+      return wrapEpochKey(kek, roomId, epoch, memberId, epochKey(roomId, epoch)).toString(
+        'base64url',
+      );
+    },
+    async acceptWrapped(roomId, epoch, self, wrapped) {
+      if (keys.hasEpoch(roomId, epoch)) return true;
+      const kek = keks.get(ownKekId(roomId));
+      if (!kek) return false;
+      try {
+        const key = unwrapEpochKey(kek, roomId, epoch, self, Buffer.from(wrapped, 'base64url'));
+        await keys.putEpoch(roomId, epoch, key);
+        key.fill(0);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    cipher(roomId, epoch, sender, suite) {
+      const id = `${roomId}|${epoch}|${sender}|${suite}`;
+      const hit = ciphers.get(id);
+      if (hit) return hit;
+      const c = createMessageCipher(epochKey(roomId, epoch), roomId, epoch, sender, suite);
+      ciphers.set(id, c);
+      if (ciphers.size > CIPHER_CACHE) {
+        const [oldest] = ciphers.keys();
+        if (oldest !== undefined) {
+          ciphers.get(oldest)?.destroy();
+          ciphers.delete(oldest);
+        }
+      }
+      return c;
+    },
+    async setPassword(roomId, hash) {
+      await keystore.putSecret(`room.${roomId}.pw`, Buffer.from(hash, 'utf8'));
+    },
+    async password(roomId) {
+      return (await keystore.getSecret(`room.${roomId}.pw`))?.toString('utf8');
+    },
+    async shred(roomId, epoch) {
+      const r = epochKeys.get(roomId);
+      r?.get(epoch)?.fill(0);
+      r?.delete(epoch);
+      for (const [id, c] of ciphers) {
+        if (id.startsWith(`${roomId}|${epoch}|`)) {
+          c.destroy();
+          ciphers.delete(id);
+        }
+      }
+      await keystore.deleteSecret(epochId(roomId, epoch)).catch(() => undefined);
+    },
+    async dropKek(roomId, memberId) {
+      const id = hostKekId(roomId, memberId);
+      keks.get(id)?.fill(0);
+      keks.delete(id);
+      await keystore.deleteSecret(id).catch(() => undefined);
+    },
+    async load(roomIds) {
+      for (const roomId of roomIds) {
+        for (const id of await keystore.listSecrets(`room.${roomId}.`)) {
+          const value = await keystore.getSecret(id);
+          if (!value) continue;
+          const rest = id.slice(`room.${roomId}.`.length);
+          if (rest.startsWith('e.')) ring(roomId).set(Number(rest.slice(2)), value);
+          else if (rest === 'kek' || rest.startsWith('k.')) keks.set(id, value);
+        }
+      }
+    },
+    close() {
+      for (const c of ciphers.values()) c.destroy();
+      ciphers.clear();
+      for (const r of epochKeys.values()) for (const k of r.values()) k.fill(0);
+      epochKeys.clear();
+      for (const k of keks.values()) k.fill(0);
+      keks.clear();
+    },
+  };
+  return keys;
+}

@@ -1,0 +1,474 @@
+/**
+ * The member half of rooms: join a host's room (by discovery, id, name or invite code), take the
+ * keys it wraps to us, encrypt and sign our messages, receive the host's sequence by push or by
+ * polling (`after=<seq>`, one cursor), fill gaps, and follow membership and epoch changes.
+ */
+import { randomBytes } from 'node:crypto';
+import { signMessage } from '../../crypto/room.js';
+import { AppError, type ErrorCode } from '../../errors.js';
+import type { RoomMember } from '../../machines/room.machine.js';
+import {
+  decodeWith,
+  FetchResultSchema,
+  JoinGrantSchema,
+  PendingSchema,
+  MAX_TEXT_BYTES,
+  type Envelope,
+  type Invite,
+  type JoinGrant,
+  type MemberWire,
+  type RoomPush,
+  type Sequenced,
+} from '../../protocol/room.codec.js';
+import type { InnerResponse } from '../../protocol/sealed.codec.js';
+import {
+  addMessage,
+  ctxOf,
+  messageBySeq,
+  stateOf,
+  streamOf,
+  type RoomHandle,
+} from './room-handle.js';
+import type { RoomHost } from './room-host.js';
+import { headerOf, type RoomsCore } from './rooms-core.js';
+
+const ACK_TIMEOUT_MS = 15_000;
+/** Finished sends remembered for idempotent repeats. */
+const MAX_SENT = 10_000;
+
+export interface SendResult {
+  readonly id: string;
+  readonly seq: number;
+  readonly epoch: number;
+  readonly sentAt: string;
+}
+
+export interface JoinTarget {
+  readonly roomId: string;
+  readonly host: string;
+  readonly urls: readonly string[];
+}
+
+export interface RoomMemberSide {
+  join(
+    t: JoinTarget,
+    auth: { password?: string; invite?: Invite },
+  ): Promise<RoomHandle | 'pending'>;
+  leave(h: RoomHandle): Promise<void>;
+  send(h: RoomHandle, text: string, id?: string): Promise<SendResult>;
+  onPush(from: string, push: RoomPush): void;
+  catchUp(h: RoomHandle): Promise<void>;
+  startPolling(h: RoomHandle): void;
+  stopPolling(h: RoomHandle): void;
+  admin(h: RoomHandle, body: Record<string, unknown>): Promise<unknown>;
+}
+
+function fail(r: InnerResponse, what: string): never {
+  const b = (r.body ?? {}) as { code?: string; detail?: string };
+  throw new AppError(
+    (b.code as ErrorCode | undefined) ?? 'ERR_PEER_UNREACHABLE',
+    b.detail ?? `${what}: the host answered ${r.status}`,
+  );
+}
+
+function toMember(m: MemberWire, at: string): RoomMember {
+  return { ...m, joinedAt: at };
+}
+
+export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSide {
+  const { deps, keys, self } = core;
+  /** Sends by `roomId|id`: in flight (joined by a repeat) and recently finished (answered again). */
+  const inFlight = new Map<string, Promise<SendResult>>();
+  const sent = new Map<string, SendResult>();
+  /** The latest epoch each host told us it committed. */
+  const committedEpochs = new Map<string, number>();
+  const acks = new Map<string, (a: { seq?: number; code?: string; detail?: string }) => void>();
+
+  async function ask(
+    h: RoomHandle | null,
+    hostId: string,
+    path: string,
+    body: unknown,
+    urls?: readonly string[],
+  ) {
+    const ctxUrls = h ? ctxOf(h).hostUrls : [];
+    return deps.sessions.request(hostId, { method: 'POST', path, body }, [
+      ...(urls ?? []),
+      ...ctxUrls,
+    ]);
+  }
+
+  async function acceptGrant(
+    grant: JoinGrant,
+    urls: readonly string[],
+    from: string,
+  ): Promise<RoomHandle> {
+    const roomId = grant.room.roomId;
+    if (grant.room.host !== from)
+      throw new AppError('ERR_FORBIDDEN', 'the grant is not from the room host');
+    for (const m of grant.members) core.learnMember(m);
+    await keys.setOwnKek(roomId, Buffer.from(grant.kek, 'base64url'));
+    for (const k of grant.keys) await keys.acceptWrapped(roomId, k.epoch, self, k.wrapped);
+    const at = core.at();
+    let h = core.rooms.get(roomId);
+    h ??= core.spawn(roomId, { stream: streamOf(roomId), roomId, self });
+    if (stateOf(h) !== 'active') {
+      const { seq: _seq, epoch: _epoch, ...info } = grant.room;
+      h.actor.send({
+        type: 'room.joined',
+        room: info,
+        members: grant.members.map((m) => toMember(m, at)),
+        epoch: grant.room.epoch,
+        seq: grant.room.seq,
+        hostUrls: [...new Set(urls)].slice(0, 4),
+        at,
+      });
+    }
+    core.publishRoom(h, 'joined');
+    member.startPolling(h);
+    return h;
+  }
+
+  function record(h: RoomHandle, m: Sequenced): void {
+    h.actor.send({
+      type: 'message.receive',
+      seq: m.seq,
+      id: m.env.id,
+      sender: m.env.sender,
+      epoch: m.env.epoch,
+      sentAt: m.env.sentAt,
+      suite: m.env.suite,
+      ct: m.env.ct,
+      sig: m.env.sig,
+      at: core.at(),
+    });
+    if (ctxOf(h).seq !== m.seq) return;
+    const stored = { seq: m.seq, env: m.env };
+    addMessage(h, stored);
+    core.counters.received++;
+    core.publishMessage(h, stored);
+    // Our own message, sequenced: that is its acknowledgement.
+    if (m.env.sender === self) acks.get(`${h.roomId}|${m.env.id}`)?.({ seq: m.seq });
+  }
+
+  /** Take messages in order; a gap triggers a fetch from our cursor. */
+  function ingest(h: RoomHandle, msgs: readonly Sequenced[]): void {
+    for (const m of [...msgs].sort((a, b) => a.seq - b.seq)) {
+      const at = ctxOf(h).seq;
+      if (m.seq <= at) continue;
+      if (m.seq > at + 1) {
+        void member.catchUp(h).catch(() => undefined);
+        return;
+      }
+      record(h, m);
+    }
+  }
+
+  function sealEnvelope(h: RoomHandle, text: string, id: string): Envelope {
+    const ctx = ctxOf(h);
+    const header = {
+      roomId: h.roomId,
+      epoch: ctx.epoch,
+      sender: self,
+      id,
+      sentAt: core.at(),
+      suite: ctx.suite,
+    };
+    const plain = Buffer.from(JSON.stringify({ text }), 'utf8');
+    const ct = keys.cipher(h.roomId, ctx.epoch, self, ctx.suite).seal(header, plain);
+    const sig = signMessage(deps.identity.privateKey, header, ct);
+    return { ...header, ct: ct.toString('base64url'), sig: sig.toString('base64url') };
+  }
+
+  function awaitAck(key: string): Promise<{ seq?: number; code?: string; detail?: string }> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        acks.delete(key);
+        reject(
+          new AppError(
+            'ERR_TIMEOUT',
+            'the host did not acknowledge the message in 15 s; send again with the same id',
+          ),
+        );
+      }, ACK_TIMEOUT_MS);
+      acks.set(key, (a) => {
+        clearTimeout(timer);
+        acks.delete(key);
+        resolve(a);
+      });
+    });
+  }
+
+  /** Hand an envelope to the host: over the link (acked by push) or by sealed request. */
+  async function deliverEnvelope(h: RoomHandle, env: Envelope): Promise<number> {
+    const ctx = ctxOf(h);
+    if (ctx.isHost) {
+      const { seq } = host.sequence(self, env);
+      await core.durable();
+      return seq;
+    }
+    if (deps.sessions.isLinkUp(ctx.host)) {
+      const key = `${h.roomId}|${env.id}`;
+      const ack = awaitAck(key);
+      const how = await deps.sessions.push(ctx.host, { type: 'room.send', env });
+      if (how === 'link') {
+        const a = await ack;
+        if (a.seq !== undefined) return a.seq;
+        throw new AppError(
+          (a.code as ErrorCode | undefined) ?? 'ERR_INTERNAL',
+          a.detail ?? 'refused',
+        );
+      }
+      acks.get(key)?.({});
+      await ack;
+    }
+    const r = await ask(h, ctx.host, '/rooms/send', env);
+    if (r.status !== 200) fail(r, 'send');
+    return (r.body as { seq: number }).seq;
+  }
+
+  /** Switch to a later epoch whose key we hold; shred keys that left the window. */
+  function learnEpoch(h: RoomHandle, epoch: number): void {
+    if (epoch <= ctxOf(h).epoch || !keys.hasEpoch(h.roomId, epoch)) return;
+    h.actor.send({ type: 'epoch.learn', epoch, at: core.at() });
+    const keep = ctxOf(h).rotation.keepEpochs;
+    for (const e of keys.epochs(h.roomId)) if (e < epoch - keep) void keys.shred(h.roomId, e);
+  }
+
+  /** Take a wrapped key from the host and tell it we hold it. */
+  async function takeKey(h: RoomHandle, epoch: number, wrapped: string): Promise<boolean> {
+    const isOk = await keys.acceptWrapped(h.roomId, epoch, self, wrapped);
+    if (isOk)
+      void deps.sessions
+        .push(ctxOf(h).host, { type: 'room.key-ack', roomId: h.roomId, epoch })
+        .catch(() => undefined);
+    return isOk;
+  }
+
+  /** Seal and hand over a message not sent before. */
+  async function sendNew(h: RoomHandle, text: string, msgId: string): Promise<SendResult> {
+    const ctx = ctxOf(h);
+    if (!keys.hasEpoch(h.roomId, ctx.epoch)) {
+      await member.catchUp(h).catch(() => undefined);
+      if (!keys.hasEpoch(h.roomId, ctxOf(h).epoch))
+        throw new AppError(
+          'ERR_MISSING_KEY',
+          'this peer has not received the current room key yet; try again shortly',
+        );
+    }
+    let env = sealEnvelope(h, text, msgId);
+    let seq: number;
+    try {
+      seq = await deliverEnvelope(h, env);
+    } catch (err) {
+      // A rotation moved the room on (a removal refuses the old key at once): take the new
+      // key and send again under it, same id.
+      if (!(err instanceof AppError) || err.code !== 'ERR_CONFLICT' || ctx.isHost) throw err;
+      await member.catchUp(h);
+      if (ctxOf(h).epoch === env.epoch) throw err;
+      env = sealEnvelope(h, text, msgId);
+      seq = await deliverEnvelope(h, env);
+    }
+    if (!ctx.isHost && !deps.sessions.isLinkUp(ctx.host))
+      void member.catchUp(h).catch(() => undefined);
+    core.counters.sent++;
+    return { id: msgId, seq, epoch: env.epoch, sentAt: env.sentAt };
+  }
+
+  const member: RoomMemberSide = {
+    async join(t, auth) {
+      if (t.host === self) throw new AppError('ERR_INVALID_ARGUMENT', 'this peer hosts that room');
+      const body = {
+        roomId: t.roomId,
+        name: deps.name,
+        kind: deps.identity.kind,
+        publicKey: deps.identity.publicKeyBytes.toString('base64url'),
+        ...(auth.password !== undefined ? { password: auth.password } : {}),
+        ...(auth.invite !== undefined ? { invite: auth.invite.token } : {}),
+      };
+      const r = await ask(null, t.host, '/rooms/join', body, t.urls);
+      if (r.status === 202) {
+        const pending = decodeWith(PendingSchema, r.body);
+        if (!pending.ok)
+          throw new AppError('ERR_INVALID_MESSAGE', `bad join answer: ${pending.error.detail}`);
+        const h =
+          core.rooms.get(t.roomId) ??
+          core.spawn(t.roomId, { stream: streamOf(t.roomId), roomId: t.roomId, self });
+        const { seq: _seq, epoch: _epoch, ...room } = pending.value.room;
+        if (room.roomId !== t.roomId || room.host !== t.host)
+          throw new AppError('ERR_INVALID_MESSAGE', 'the host answered for another room');
+        h.actor.send({
+          type: 'room.pending',
+          room,
+          hostUrls: [...t.urls].slice(0, 4),
+          at: core.at(),
+        });
+        core.publishRoom(h, 'pending');
+        return 'pending';
+      }
+      if (r.status !== 200) fail(r, 'join');
+      const grant = decodeWith(JoinGrantSchema, r.body);
+      if (!grant.ok)
+        throw new AppError('ERR_INVALID_MESSAGE', `bad join answer: ${grant.error.detail}`);
+      const h = await acceptGrant(grant.value, t.urls, t.host);
+      await member.catchUp(h);
+      return h;
+    },
+
+    async leave(h) {
+      const ctx = ctxOf(h);
+      const r = await ask(h, ctx.host, '/rooms/leave', { roomId: h.roomId });
+      if (r.status !== 200 && r.status !== 204) fail(r, 'leave');
+      h.actor.send({ type: 'room.left', reason: 'left', at: core.at() });
+      member.stopPolling(h);
+      core.publishRoom(h, 'left');
+    },
+
+    async send(h, text, id) {
+      if (stateOf(h) !== 'active')
+        throw new AppError('ERR_NOT_MEMBER', 'you are not in this room (join it first)');
+      if (Buffer.byteLength(text, 'utf8') > MAX_TEXT_BYTES)
+        throw new AppError(
+          'ERR_INVALID_ARGUMENT',
+          `a message holds at most ${MAX_TEXT_BYTES} bytes of text`,
+        );
+      const msgId = id ?? randomBytes(12).toString('base64url');
+      const key = `${h.roomId}|${msgId}`;
+      // Idempotent by id: a send in flight is joined, a finished one answered again.
+      const known = sent.get(key) ?? inFlight.get(key);
+      if (known) return known;
+      const seen = messageBySeq(h, h.byId.get(`${self}|${msgId}`) ?? -1);
+      if (seen) return { id: msgId, seq: seen.seq, epoch: seen.env.epoch, sentAt: seen.env.sentAt };
+      const work = sendNew(h, text, msgId).then((r) => {
+        sent.set(key, r);
+        if (sent.size > MAX_SENT) sent.delete(sent.keys().next().value as string);
+        return r;
+      });
+      inFlight.set(key, work);
+      return work.finally(() => inFlight.delete(key));
+    },
+    onPush(from, push) {
+      if (push.type === 'room.admitted') {
+        const g = push.grant;
+        const h = core.rooms.get(g.room.roomId);
+        if (!h || stateOf(h) !== 'pending') return;
+        void acceptGrant(g, ctxOf(h).hostUrls, from)
+          .then((joined) => member.catchUp(joined))
+          .catch(() => undefined);
+        return;
+      }
+      if (push.type === 'room.send' || push.type === 'room.key-ack') return; // host side
+      const h = core.rooms.get(push.roomId);
+      if (!h || ctxOf(h).isHost || ctxOf(h).host !== from) return; // only the host speaks for a room
+      switch (push.type) {
+        case 'room.ack':
+          acks.get(`${push.roomId}|${push.id}`)?.(push);
+          return;
+        case 'room.msgs':
+          if (stateOf(h) === 'active') ingest(h, push.msgs);
+          return;
+        case 'room.commit':
+          committedEpochs.set(h.roomId, push.epoch);
+          if (keys.hasEpoch(h.roomId, push.epoch)) learnEpoch(h, push.epoch);
+          else void member.catchUp(h).catch(() => undefined);
+          return;
+        case 'room.key':
+          void takeKey(h, push.epoch, push.wrapped).then(() => {
+            // the commit may have overtaken its key
+            if (committedEpochs.get(h.roomId) === push.epoch) learnEpoch(h, push.epoch);
+          });
+          return;
+        case 'room.members':
+          for (const m of push.members) core.learnMember(m);
+          h.actor.send({
+            type: 'members.sync',
+            members: push.members.map((m) => toMember(m, core.at())),
+            at: core.at(),
+          });
+          core.publishRoom(h, 'members');
+          return;
+        case 'room.removed':
+          h.actor.send({ type: 'room.left', reason: push.reason, at: core.at() });
+          member.stopPolling(h);
+          core.publishRoom(h, push.reason);
+          return;
+      }
+    },
+
+    catchUp(h) {
+      h.catchingUp ??= (async () => {
+        try {
+          for (let round = 0; round < 10_000; round++) {
+            const ctx = ctxOf(h);
+            if (ctx.isHost || stateOf(h) !== 'active') return;
+            const r = await ask(h, ctx.host, '/rooms/fetch', {
+              roomId: h.roomId,
+              after: ctx.seq,
+              limit: 500,
+            });
+            if (r.status !== 200) {
+              const code = (r.body as { code?: string } | undefined)?.code;
+              if (code === 'ERR_NOT_MEMBER') {
+                h.actor.send({ type: 'room.left', reason: 'kicked', at: core.at() });
+                member.stopPolling(h);
+              }
+              fail(r, 'fetch');
+            }
+            const res = decodeWith(FetchResultSchema, r.body);
+            if (!res.ok)
+              throw new AppError('ERR_INVALID_MESSAGE', `bad fetch answer: ${res.error.detail}`);
+            for (const k of res.value.keys) {
+              if (!keys.hasEpoch(h.roomId, k.epoch)) await takeKey(h, k.epoch, k.wrapped);
+            }
+            learnEpoch(h, res.value.epoch);
+            if (res.value.members) {
+              for (const m of res.value.members) core.learnMember(m);
+              const known = Object.keys(ctxOf(h).members).sort().join();
+              if (
+                known !==
+                res.value.members
+                  .map((m) => m.peerId)
+                  .sort()
+                  .join()
+              )
+                h.actor.send({
+                  type: 'members.sync',
+                  members: res.value.members.map((m) => toMember(m, core.at())),
+                  at: core.at(),
+                });
+            }
+            ingest(h, res.value.msgs);
+            if (res.value.msgs.length === 0 || ctxOf(h).seq >= res.value.seq) return;
+          }
+        } finally {
+          h.catchingUp = undefined;
+        }
+      })();
+      return h.catchingUp;
+    },
+
+    startPolling(h) {
+      if (h.pollTimer !== undefined || ctxOf(h).isHost) return;
+      h.pollTimer = setInterval(() => {
+        const ctx = ctxOf(h);
+        if (stateOf(h) !== 'active') return;
+        if (!deps.sessions.isLinkUp(ctx.host)) void member.catchUp(h).catch(() => undefined);
+      }, deps.pollMs ?? 2_000);
+      h.pollTimer.unref();
+    },
+
+    stopPolling(h) {
+      if (h.pollTimer) clearInterval(h.pollTimer);
+      h.pollTimer = undefined;
+    },
+
+    async admin(h, body) {
+      const r = await ask(h, ctxOf(h).host, '/rooms/admin', { roomId: h.roomId, ...body });
+      if (r.status !== 200) fail(r, 'admin');
+      return r.body;
+    },
+  };
+  return member;
+}
+
+export { headerOf };

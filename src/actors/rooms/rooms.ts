@@ -1,0 +1,491 @@
+/**
+ * Rooms on this peer, as the local API and the session layer see them: one actor per room (host
+ * or member side), local commands (create, join, leave, invite, kick, approve, rotate, send,
+ * read), the room requests and pushes other peers send us over sessions, and the restart path
+ * that rebuilds every room from its recorded stream and its keys from the keystore.
+ */
+import { AppError } from '../../errors.js';
+import { SignatureDomains, verify } from '../../crypto/signature.js';
+import type { RoomPolicy, RoomSuite, RotationPolicy } from '../../machines/room.machine.js';
+import {
+  AdminRequestSchema,
+  decodeInvite,
+  decodeWith,
+  EnvelopeSchema,
+  FetchRequestSchema,
+  JoinRequestSchema,
+  RoomPushSchema,
+  RoomRefSchema,
+  decodeRoomFrame,
+  type AdvertisedRoomLike,
+} from '../../protocol/room.codec.js';
+import type { InnerPush, InnerRequest, InnerResponse } from '../../protocol/sealed.codec.js';
+import { resolvePeerId } from '../peer-directory.js';
+import { ctxOf, messagesAfter, stateOf, type RoomHandle } from './room-handle.js';
+import { restoreRooms, addMessage } from './room-handle.js';
+import { createRoomHost, type CreateRoomOptions } from './room-host.js';
+import { createRoomKeys } from './room-keys.js';
+import { createRotations, type RotationView } from './rotations.js';
+import { createRoomMember, type SendResult } from './room-member.js';
+import { createRoomsCore, type MessageView, type RoomsDeps } from './rooms-core.js';
+
+export type { RoomsDeps, MessageView } from './rooms-core.js';
+
+export interface RoomView {
+  readonly roomId: string;
+  readonly name: string;
+  readonly topic: string;
+  readonly host: string;
+  readonly hostName: string;
+  readonly policy: RoomPolicy;
+  readonly capacity: number | null;
+  readonly suite: RoomSuite | null;
+  readonly members: number | null;
+  readonly epoch: number | null;
+  readonly seq: number | null;
+  readonly joined: boolean;
+  readonly state: string;
+  readonly role: string | null;
+  readonly pending?: ReadonlyArray<{ peerId: string; name: string }>;
+  readonly rotation?: RotationPolicy;
+  /** The key rotation in progress (host). */
+  readonly rotating?: RotationView | null;
+}
+
+export interface MemberView {
+  readonly peerId: string;
+  readonly name: string;
+  readonly role: string;
+  readonly epoch: number;
+  readonly online: boolean;
+  readonly joinedAt: string;
+}
+
+export interface Rooms {
+  list(): RoomView[];
+  create(o: {
+    name: string;
+    topic?: string;
+    policy?: RoomPolicy;
+    password?: string;
+    capacity?: number;
+    suite?: RoomSuite;
+    rotation?: { everyMessages?: number; everyMinutes?: number; keepEpochs?: number };
+  }): Promise<RoomView>;
+  join(
+    ref: string,
+    auth: { password?: string; invite?: string },
+  ): Promise<RoomView & { awaitingApproval?: boolean }>;
+  leave(ref: string): Promise<void>;
+  invite(ref: string): Promise<{ code: string; expiresAt: string }>;
+  members(ref: string): MemberView[];
+  kick(ref: string, peerId: string, ban: boolean): Promise<void>;
+  approve(ref: string, peerId: string): Promise<unknown>;
+  rotate(ref: string): Promise<RotationView>;
+  send(ref: string, text: string, id?: string): Promise<SendResult>;
+  messages(ref: string, after: number, limit: number): MessageView[];
+  /** Rooms this peer hosts, for beacons. */
+  advertised(): AdvertisedRoomLike[];
+  /** A sealed request from a peer whose path is ours (`/rooms/...`), or undefined. */
+  handleRequest(from: string, inner: InnerRequest): Promise<InnerResponse> | undefined;
+  handlePush(from: string, inner: InnerPush): void;
+  /** A room frame on a link (a host-signed batch). */
+  handleFrame(from: string, frame: Buffer): void;
+  /** A session with `peerId` came up: members catch up with that host. */
+  onSession(peerId: string): void;
+  /** Rebuild rooms from the log and keystore. */
+  restore(): Promise<number>;
+  stats(): {
+    rooms: number;
+    hosted: number;
+    messages: number;
+    sequenced: number;
+    fanout: number;
+    rotations: { started: number; committed: number; laggards: number };
+    counters: { sent: number; received: number; refused: number };
+  };
+  close(): void;
+}
+
+const ok = (body: unknown = {}): InnerResponse => ({ status: 200, body });
+const bad = (detail: string): InnerResponse => ({
+  status: 400,
+  body: { code: 'ERR_INVALID_MESSAGE', detail },
+});
+
+function errorResponse(err: unknown): InnerResponse {
+  if (err instanceof AppError) {
+    const status = err.code === 'ERR_NOT_FOUND' ? 404 : err.code === 'ERR_TIMEOUT' ? 504 : 403;
+    return { status, body: { code: err.code, detail: err.message } };
+  }
+  return {
+    status: 500,
+    body: { code: 'ERR_INTERNAL', detail: 'the host could not process the request' },
+  };
+}
+
+export function createRooms(deps: RoomsDeps): Rooms {
+  const keys = createRoomKeys(deps.keystore);
+  const core = createRoomsCore(deps, keys);
+  const rotations = createRotations(core, deps.rotation ?? {});
+  const host = createRoomHost(core, rotations);
+  const member = createRoomMember(core, host);
+  const { self } = core;
+  const policyTimer = setInterval(() => host.checkPolicies(), 5_000);
+  policyTimer.unref();
+
+  function view(h: RoomHandle): RoomView {
+    const c = ctxOf(h);
+    const me = c.members[self];
+    return {
+      roomId: h.roomId,
+      name: c.name,
+      topic: c.topic,
+      host: c.host,
+      hostName: c.hostName,
+      policy: c.policy,
+      capacity: c.capacity,
+      suite: c.suite,
+      members: Object.keys(c.members).length,
+      epoch: c.epoch,
+      seq: c.seq,
+      joined: stateOf(h) === 'active' && me !== undefined,
+      state: stateOf(h),
+      role: me?.role ?? null,
+      rotation: c.rotation,
+      ...(c.isHost
+        ? {
+            pending: Object.values(c.pending).map((p) => ({ peerId: p.peerId, name: p.name })),
+            rotating: rotations.running(h.roomId) ?? null,
+          }
+        : {}),
+    };
+  }
+
+  function discovered(): Array<RoomView & { urls: readonly string[] }> {
+    const out: Array<RoomView & { urls: readonly string[] }> = [];
+    for (const p of deps.directory()) {
+      for (const r of p.rooms) {
+        if (core.rooms.has(r.roomId)) continue;
+        out.push({
+          roomId: r.roomId,
+          name: r.name,
+          topic: '',
+          host: p.peerId,
+          hostName: p.name ?? '?',
+          policy: r.policy as RoomPolicy,
+          capacity: null,
+          suite: null,
+          members: null,
+          epoch: null,
+          seq: null,
+          joined: false,
+          state: 'discovered',
+          role: null,
+          urls: p.urls,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** A local room by id or unique name (prefix of the id allowed). */
+  function local(ref: string): RoomHandle {
+    const direct = core.rooms.get(ref);
+    if (direct) return direct;
+    const byName = [...core.rooms.values()].filter(
+      (h) => ctxOf(h).name === ref && stateOf(h) !== 'deleted',
+    );
+    if (byName.length === 1) return byName[0] as RoomHandle;
+    if (byName.length > 1)
+      throw new AppError(
+        'ERR_AMBIGUOUS',
+        `${byName.length} rooms are named "${ref}"; use the room id`,
+      );
+    throw new AppError('ERR_NOT_FOUND', `no room "${ref}" on this peer (see conclave room list)`);
+  }
+
+  async function dispatch(from: string, inner: InnerRequest): Promise<InnerResponse> {
+    try {
+      switch (inner.path) {
+        case '/rooms/join': {
+          const r = decodeWith(JoinRequestSchema, inner.body);
+          if (!r.ok) return bad(r.error.detail);
+          const out = await host.join(from, r.value);
+          await core.durable();
+          return out.state === 'pending'
+            ? { status: 202, body: { state: 'pending', room: out.room } }
+            : ok(out.grant);
+        }
+        case '/rooms/leave': {
+          const r = decodeWith(RoomRefSchema, inner.body);
+          if (!r.ok) return bad(r.error.detail);
+          await host.leave(from, r.value.roomId);
+          return ok();
+        }
+        case '/rooms/fetch': {
+          const r = decodeWith(FetchRequestSchema, inner.body);
+          if (!r.ok) return bad(r.error.detail);
+          return ok(await host.fetch(from, r.value.roomId, r.value.after, r.value.limit));
+        }
+        case '/rooms/send': {
+          const r = decodeWith(EnvelopeSchema, inner.body);
+          if (!r.ok) return bad(r.error.detail);
+          const seq = host.sequence(from, r.value);
+          await core.durable();
+          return ok(seq);
+        }
+        case '/rooms/admin': {
+          const r = decodeWith(AdminRequestSchema, inner.body);
+          if (!r.ok) return bad(r.error.detail);
+          return ok(await host.admin(from, r.value));
+        }
+        default:
+          return { status: 404, body: { code: 'ERR_NOT_FOUND', detail: 'no such room request' } };
+      }
+    } catch (err) {
+      return errorResponse(err);
+    }
+  }
+
+  const rooms: Rooms = {
+    list: () => [
+      ...[...core.rooms.values()].map(view),
+      ...discovered().map(({ urls: _u, ...v }) => v),
+    ],
+
+    async create(o) {
+      const opts: CreateRoomOptions = {
+        name: o.name,
+        policy: o.policy ?? (o.password !== undefined ? 'password' : 'open'),
+        capacity: o.capacity ?? 256,
+        suite: o.suite ?? 'aes-256-gcm',
+        ...(o.topic !== undefined ? { topic: o.topic } : {}),
+        ...(o.password !== undefined ? { password: o.password } : {}),
+        ...(o.rotation !== undefined ? { rotation: o.rotation } : {}),
+      };
+      if (opts.policy !== 'password' && o.password !== undefined)
+        throw new AppError('ERR_INVALID_ARGUMENT', 'a password only goes with --policy password');
+      return view(await host.create(opts));
+    },
+
+    async join(ref, auth) {
+      let target: { roomId: string; host: string; urls: readonly string[] } | undefined;
+      let invite;
+      if (auth.invite !== undefined) {
+        const d = decodeInvite(auth.invite);
+        if (!d.ok)
+          throw new AppError('ERR_INVITE_INVALID', `not an invite code: ${d.error.detail}`);
+        invite = d.value;
+        if (ref !== '' && ref !== invite.roomId && ref !== invite.roomName && ref !== '-')
+          throw new AppError(
+            'ERR_INVALID_ARGUMENT',
+            `the invite is for room "${invite.roomName}" (${invite.roomId}), not "${ref}"`,
+          );
+        target = { roomId: invite.roomId, host: invite.host, urls: invite.urls };
+      } else {
+        const known =
+          core.rooms.get(ref) ?? [...core.rooms.values()].find((h) => ctxOf(h).name === ref);
+        if (known && !ctxOf(known).isHost) {
+          const c = ctxOf(known);
+          target = { roomId: known.roomId, host: c.host, urls: c.hostUrls };
+        } else if (known)
+          throw new AppError(
+            'ERR_INVALID_ARGUMENT',
+            'this peer hosts that room; it is already in it',
+          );
+        else {
+          const found = discovered().filter((r) => r.roomId === ref || r.name === ref);
+          if (found.length > 1)
+            throw new AppError(
+              'ERR_AMBIGUOUS',
+              `${found.length} discovered rooms are named "${ref}"; use the room id`,
+            );
+          const r = found[0];
+          if (!r)
+            throw new AppError(
+              'ERR_NOT_FOUND',
+              `no room "${ref}" is known here; wait for discovery, or join with --invite CODE`,
+            );
+          target = { roomId: r.roomId, host: r.host, urls: r.urls };
+        }
+      }
+      const out = await member.join(target, {
+        ...(auth.password !== undefined ? { password: auth.password } : {}),
+        ...(invite ? { invite } : {}),
+      });
+      if (out === 'pending') {
+        const h = core.room(target.roomId);
+        return { ...view(h), awaitingApproval: true };
+      }
+      return view(out);
+    },
+
+    async leave(ref) {
+      const h = local(ref);
+      if (ctxOf(h).isHost) {
+        await host.delete(h);
+        return;
+      }
+      await member.leave(h);
+    },
+
+    async invite(ref) {
+      const h = local(ref);
+      const r = ctxOf(h).isHost
+        ? await host.admin(self, { roomId: h.roomId, op: 'invite' })
+        : await member.admin(h, { op: 'invite' });
+      return r as { code: string; expiresAt: string };
+    },
+
+    members(ref) {
+      const h = local(ref);
+      const c = ctxOf(h);
+      return Object.values(c.members).map((m) => ({
+        peerId: m.peerId,
+        name: m.name,
+        role: m.role,
+        epoch: c.isHost ? (rotations.memberEpoch(h.roomId, m.peerId) ?? c.epoch) : c.epoch,
+        online: m.peerId === self || deps.sessions.isLinkUp(m.peerId),
+        joinedAt: m.joinedAt,
+      }));
+    },
+
+    async kick(ref, peerPrefix, ban) {
+      const h = local(ref);
+      const c = ctxOf(h);
+      const peerId = resolvePeerId(peerPrefix, [
+        ...Object.keys(c.members),
+        ...Object.keys(c.pending),
+      ]);
+      if (c.isHost) await host.admin(self, { roomId: h.roomId, op: 'kick', peerId, ban });
+      else await member.admin(h, { op: 'kick', peerId, ban });
+    },
+
+    async approve(ref, peerPrefix) {
+      const h = local(ref);
+      const c = ctxOf(h);
+      const peerId = resolvePeerId(peerPrefix, Object.keys(c.pending));
+      return c.isHost
+        ? host.admin(self, { roomId: h.roomId, op: 'approve', peerId })
+        : member.admin(h, { op: 'approve', peerId });
+    },
+
+    async rotate(ref) {
+      const h = local(ref);
+      if (ctxOf(h).isHost) return host.rotateReport(h);
+      return (await member.admin(h, { op: 'rotate' })) as RotationView;
+    },
+
+    send: (ref, text, id) => member.send(local(ref), text, id),
+
+    messages(ref, after, limit) {
+      const h = local(ref);
+      if (!ctxOf(h).members[self] && !ctxOf(h).isHost)
+        throw new AppError('ERR_NOT_MEMBER', 'this peer is not in that room');
+      return messagesAfter(h, after, limit).map((m) => core.viewOf(h, m));
+    },
+
+    advertised() {
+      return [...core.rooms.values()]
+        .filter((h) => ctxOf(h).isHost && stateOf(h) === 'active')
+        .map((h) => ({ roomId: h.roomId, name: ctxOf(h).name, policy: ctxOf(h).policy }));
+    },
+
+    handleRequest(from, inner) {
+      if (!inner.path.startsWith('/rooms/')) return undefined;
+      return dispatch(from, inner);
+    },
+
+    handlePush(from, inner) {
+      const r = decodeWith(RoomPushSchema, inner);
+      if (!r.ok) return;
+      const push = r.value;
+      if (push.type === 'room.send') {
+        const roomId = push.env.roomId;
+        let answer: Record<string, unknown>;
+        try {
+          answer = { seq: host.sequence(from, push.env).seq };
+        } catch (err) {
+          core.counters.refused++;
+          const e = err instanceof AppError ? err : new AppError('ERR_INTERNAL', 'send failed');
+          answer = { code: e.code, detail: e.message.slice(0, 300) };
+        }
+        // With room frames the batch that carries the message is its acknowledgement (sent once
+        // durable); only refusals are answered one by one.
+        if (answer.seq !== undefined && deps.sessions.sendFrame) return;
+        // Acknowledged only once recorded durably: an acked message survives a crash.
+        void core
+          .durable()
+          .then(() =>
+            deps.sessions.push(from, { type: 'room.ack', roomId, id: push.env.id, ...answer }),
+          )
+          .catch(() => undefined);
+        return;
+      }
+      if (push.type === 'room.key-ack') {
+        const h = core.rooms.get(push.roomId);
+        if (h && ctxOf(h).isHost && ctxOf(h).members[from])
+          rotations.ack(from, push.roomId, push.epoch);
+        return;
+      }
+      member.onPush(from, push);
+    },
+
+    handleFrame(from, frame) {
+      const r = decodeRoomFrame(frame);
+      if (!r.ok) return;
+      const { batch, body, sig } = r.value;
+      const h = core.rooms.get(batch.roomId);
+      if (!h || ctxOf(h).isHost || ctxOf(h).host !== from) return;
+      const hostKey = core.publicKeyOf(from);
+      if (!hostKey || !verify(hostKey, SignatureDomains.roomBatch, [body], sig)) return;
+      member.onPush(from, { type: 'room.msgs', roomId: batch.roomId, msgs: batch.msgs });
+    },
+
+    onSession(peerId) {
+      for (const h of core.rooms.values()) {
+        const c = ctxOf(h);
+        if (!c.isHost && c.host === peerId && stateOf(h) === 'active')
+          void member.catchUp(h).catch(() => undefined);
+      }
+    },
+
+    async restore() {
+      const restored = await restoreRooms(deps.store);
+      await keys.load(restored.map((r) => r.roomId));
+      for (const r of restored) {
+        for (const m of r.members) core.learnMember(m);
+        const h = core.spawn(r.roomId, r.input);
+        for (const m of r.messages) addMessage(h, m);
+        if (!ctxOf(h).isHost && stateOf(h) === 'active') {
+          member.startPolling(h);
+          void member.catchUp(h).catch(() => undefined);
+        }
+      }
+      await rotations.restore(deps.store);
+      if (restored.length > 0) deps.onAdvertise?.();
+      return restored.length;
+    },
+
+    stats() {
+      const all = [...core.rooms.values()];
+      return {
+        rooms: all.length,
+        hosted: all.filter((h) => ctxOf(h).isHost).length,
+        messages: all.reduce((n, h) => n + h.messages.length, 0),
+        ...host.stats(),
+        rotations: rotations.stats(),
+        counters: { ...core.counters },
+      };
+    },
+
+    close() {
+      clearInterval(policyTimer);
+      rotations.close();
+      for (const h of core.rooms.values()) member.stopPolling(h);
+      keys.close();
+    },
+  };
+  return rooms;
+}

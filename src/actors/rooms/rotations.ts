@@ -1,0 +1,397 @@
+/**
+ * Room key rotations on the host, one actor each (`rotation:<roomId>:<epoch>`): generate and keep
+ * the new epoch key, deliver it wrapped to every current member, collect acks, retry with backoff,
+ * commit when all acked or at the deadline (laggards get the key when they return), then tell the
+ * members to switch and shred keys that left the past-epoch window.
+ *
+ * One rotation at a time per room: a request while one runs joins it; a removal while one runs
+ * queues exactly one more (the member just removed may have received the running one's key).
+ * A removal advances the room's epoch at once, so no message under the old key is accepted after
+ * it; other rotations advance it at commit, so messages keep flowing meanwhile.
+ */
+import { initialTransition, transition, type ActorRefFrom, type AnyMachineSnapshot } from 'xstate';
+import {
+  rotationMachine,
+  type RotationContext,
+  type RotationInput,
+  type RotationStateName,
+} from '../../machines/rotation.machine.js';
+import type { EventStore, RecordedEvent } from '../../store/event-store.js';
+import { ctxOf, stateOf, type RoomHandle } from './room-handle.js';
+import type { RoomsCore } from './rooms-core.js';
+
+type RotationRef = ActorRefFrom<typeof rotationMachine>;
+
+export interface RotationOptions {
+  /** How long to wait for acks before committing without the laggards (default 30 s). */
+  readonly deadlineMs?: number;
+  /** First retry delay; doubles per attempt (default 500 ms). */
+  readonly retryMs?: number;
+}
+
+export interface RotationView {
+  readonly roomId: string;
+  readonly epoch: number;
+  readonly state: RotationStateName;
+  readonly reason: string;
+  readonly acked: number;
+  readonly total: number;
+  readonly laggards: readonly string[];
+}
+
+export interface Rotations {
+  /** Start a rotation (or join the running one); resolves with it. */
+  request(h: RoomHandle, reason: string, mandatory: boolean): Promise<RotationView>;
+  ack(from: string, roomId: string, epoch: number): void;
+  memberRemoved(h: RoomHandle, peerId: string): void;
+  /** The rotation in progress for a room (proposed or distributing), if any. */
+  running(roomId: string): RotationView | undefined;
+  /** The epoch a member is known to hold (acked), or undefined. */
+  memberEpoch(roomId: string, peerId: string): number | undefined;
+  noteMemberEpoch(roomId: string, peerId: string, epoch: number): void;
+  restore(store: EventStore): Promise<number>;
+  stats(): { started: number; committed: number; laggards: number };
+  close(): void;
+}
+
+interface Running {
+  readonly ref: RotationRef;
+  readonly h: RoomHandle;
+  readonly timers: Set<NodeJS.Timeout>;
+  readonly done: Promise<RotationView>;
+  resolve(v: RotationView): void;
+}
+
+const rotationStream = (roomId: string, epoch: number): string => `rotation:${roomId}:${epoch}`;
+
+function viewOf(ref: RotationRef): RotationView {
+  const snap = ref.getSnapshot();
+  const c = snap.context;
+  return {
+    roomId: c.roomId,
+    epoch: c.epoch,
+    state: snap.value as RotationStateName,
+    reason: c.reason,
+    acked: c.acked.length,
+    total: c.acked.length + c.pending.length,
+    laggards: c.laggards,
+  };
+}
+
+export function createRotations(core: RoomsCore, options: RotationOptions = {}): Rotations {
+  const { deps, keys } = core;
+  const deadlineMs = options.deadlineMs ?? 30_000;
+  const retryMs = options.retryMs ?? 500;
+  const running = new Map<string, Running>();
+  const queued = new Map<string, { reason: string; waiters: Array<(v: RotationView) => void> }>();
+  /** Committed rotations per room, oldest first: retired when they leave the window. */
+  const committed = new Map<string, RotationRef[]>();
+  const memberEpochs = new Map<string, Map<string, number>>();
+  /** Acks waiting for this tick's `rotation.acks`, by `roomId|epoch`. */
+  const ackBatches = new Map<string, string[]>();
+  let started = 0;
+  let commits = 0;
+  let laggardCount = 0;
+
+  /** Progress on the local feed: every state change, and acks at most every 100 ms. */
+  const lastProgress = new Map<string, number>();
+  function publish(ref: RotationRef, isProgress = false): void {
+    const stream = ref.getSnapshot().context.stream;
+    if (isProgress) {
+      const now = core.now().getTime();
+      if (now - (lastProgress.get(stream) ?? 0) < 100) return;
+      lastProgress.set(stream, now);
+    } else if (ref.getSnapshot().value !== 'distributing') lastProgress.delete(stream);
+    deps.hub.publish('rotation', { ...viewOf(ref) });
+  }
+
+  function noteMemberEpoch(roomId: string, peerId: string, epoch: number): void {
+    let m = memberEpochs.get(roomId);
+    if (!m) memberEpochs.set(roomId, (m = new Map<string, number>()));
+    if ((m.get(peerId) ?? -1) < epoch) m.set(peerId, epoch);
+  }
+
+  async function deliver(r: Running, peerId: string): Promise<void> {
+    const c = r.ref.getSnapshot().context;
+    if (!core.mayReceiveKeys(peerId)) return; // strict trust: it waits as a laggard
+    const wrapped =
+      keys.wrapCached(c.roomId, c.epoch, peerId) ?? (await keys.wrapFor(c.roomId, c.epoch, peerId));
+    await deps.sessions.push(peerId, {
+      type: 'room.key',
+      roomId: c.roomId,
+      epoch: c.epoch,
+      wrapped,
+    });
+  }
+
+  /**
+   * One retry timer per rotation: each round sends the key again to every member still pending
+   * (one `rotation.retries` event), the delay doubling per round.
+   */
+  function scheduleRetry(r: Running, attempt: number): void {
+    const timer = setTimeout(
+      () => {
+        r.timers.delete(timer);
+        const snap = r.ref.getSnapshot();
+        if (snap.value !== 'distributing' || snap.context.pending.length === 0) return;
+        const peerIds = [...snap.context.pending];
+        r.ref.send({ type: 'rotation.retries', peerIds, attempt, at: core.at() });
+        for (const peerId of peerIds) void deliver(r, peerId).catch(() => undefined);
+        scheduleRetry(r, attempt + 1);
+      },
+      retryMs * 2 ** Math.min(attempt - 1, 6),
+    );
+    timer.unref();
+    r.timers.add(timer);
+  }
+
+  function shredOld(h: RoomHandle): void {
+    const list = committed.get(h.roomId) ?? [];
+    const keep = ctxOf(h).rotation.keepEpochs;
+    const current = ctxOf(h).epoch;
+    while (list.length > 0) {
+      const oldest = list[0] as RotationRef;
+      // The key of epoch e - 1 (the one this rotation replaced) leaves the window at e > current - keep.
+      const replaced = oldest.getSnapshot().context.epoch - 1;
+      if (replaced >= current - keep) break;
+      list.shift();
+      oldest.send({ type: 'rotation.retire', at: core.at() });
+      void keys.shred(h.roomId, replaced);
+    }
+  }
+
+  function onCommitted(r: Running): void {
+    const c = r.ref.getSnapshot().context;
+    const h = r.h;
+    for (const t of r.timers) clearTimeout(t);
+    r.timers.clear();
+    running.delete(c.roomId);
+    commits++;
+    laggardCount += c.laggards.length;
+    if (!c.mandatory && stateOf(h) === 'active') {
+      h.actor.send({
+        type: 'epoch.advance',
+        epoch: c.epoch,
+        reason: c.reason,
+        mandatory: false,
+        at: core.at(),
+      });
+    }
+    for (const peerId of Object.keys(ctxOf(h).members)) {
+      if (peerId === core.self) continue;
+      void deps.sessions
+        .push(peerId, { type: 'room.commit', roomId: c.roomId, epoch: c.epoch })
+        .catch(() => undefined);
+    }
+    const list = committed.get(c.roomId) ?? [];
+    list.push(r.ref);
+    committed.set(c.roomId, list);
+    shredOld(h);
+    publish(r.ref);
+    r.resolve(viewOf(r.ref));
+    const next = queued.get(c.roomId);
+    if (next && stateOf(h) === 'active') {
+      queued.delete(c.roomId);
+      void begin(h, next.reason, true).then((v) => next.waiters.forEach((w) => w(v)));
+    }
+  }
+
+  function watch(r: Running): void {
+    r.ref.subscribe((snap) => {
+      if (snap.value === 'committed' && running.get(snap.context.roomId) === r) onCommitted(r);
+    });
+  }
+
+  function arm(r: Running): void {
+    const c = r.ref.getSnapshot().context;
+    const left = Math.max(0, Date.parse(c.deadline ?? '') - core.now().getTime());
+    const deadline = setTimeout(() => {
+      r.timers.delete(deadline);
+      if (r.ref.getSnapshot().value === 'distributing')
+        r.ref.send({ type: 'rotation.deadline', at: core.at() });
+    }, left);
+    deadline.unref();
+    r.timers.add(deadline);
+    for (const peerId of c.pending) void deliver(r, peerId).catch(() => undefined);
+    scheduleRetry(r, Math.max(0, ...Object.values(c.attempts)) + 1);
+  }
+
+  function track(h: RoomHandle, ref: RotationRef): Running {
+    let resolve: (v: RotationView) => void = () => undefined;
+    const done = new Promise<RotationView>((res) => (resolve = res));
+    const r: Running = { ref, h, timers: new Set(), done, resolve };
+    running.set(h.roomId, r);
+    watch(r);
+    return r;
+  }
+
+  /**
+   * Start a rotation. Everything up to `rotation.start` happens now, synchronously — the key
+   * exists in memory, the rotation is registered (a concurrent request joins it), and a
+   * removal's epoch has advanced — and the key is delivered once it is safe in the keystore.
+   */
+  function begin(h: RoomHandle, reason: string, mandatory: boolean): Promise<RotationView> {
+    const epoch = ctxOf(h).epoch + 1;
+    const persisted = keys.newEpoch(h.roomId, epoch);
+    started++;
+    const input: RotationInput = {
+      stream: rotationStream(h.roomId, epoch),
+      roomId: h.roomId,
+      epoch,
+      reason,
+      mandatory,
+      proposedAt: core.at(),
+    };
+    const ref = deps.spawnActor(rotationMachine, input);
+    const r = track(h, ref);
+    if (mandatory) advanceNow(h, epoch, reason);
+    noteMemberEpoch(h.roomId, core.self, epoch);
+    void persisted
+      .catch(() => undefined) // the key is in memory; a failed keystore write is logged there
+      .then(() => {
+        if (running.get(h.roomId) !== r || ref.getSnapshot().value !== 'proposed') return;
+        // Members as they are now: anyone removed meanwhile is not sent the key.
+        const members = Object.keys(ctxOf(h).members).filter((p) => p !== core.self);
+        const deadline = new Date(core.now().getTime() + deadlineMs).toISOString();
+        ref.send({ type: 'rotation.start', members, deadline, at: core.at() });
+        publish(ref);
+        if (ref.getSnapshot().value === 'distributing') arm(r);
+        else if (running.get(h.roomId) === r) onCommitted(r);
+      });
+    return r.done;
+  }
+
+  /** Make `epoch` the only one the host accepts messages in, now (a removal). */
+  function advanceNow(h: RoomHandle, epoch: number, reason: string): void {
+    if (ctxOf(h).epoch < epoch)
+      h.actor.send({ type: 'epoch.advance', epoch, reason, mandatory: true, at: core.at() });
+  }
+
+  return {
+    request(h, reason, mandatory) {
+      const cur = running.get(h.roomId);
+      if (!cur) return begin(h, reason, mandatory);
+      if (!mandatory) return Promise.resolve(viewOf(cur.ref));
+      const c = cur.ref.getSnapshot();
+      if (c.value === 'proposed') {
+        // Its key has reached nobody yet, and it starts with the members as they are then: make
+        // it refuse the old epoch now, and it serves the removal.
+        advanceNow(h, c.context.epoch, reason);
+        return cur.done;
+      }
+      // Its key may have reached the removed member: commit it now (the rest are laggards) and
+      // rotate once more; the next one starts — and advances the epoch — inside that commit.
+      const q = queued.get(h.roomId) ?? { reason, waiters: [] };
+      queued.set(h.roomId, q);
+      const next = new Promise<RotationView>((resolve) => q.waiters.push(resolve));
+      if (c.value === 'distributing') cur.ref.send({ type: 'rotation.deadline', at: core.at() });
+      return next;
+    },
+    ack(from, roomId, epoch) {
+      noteMemberEpoch(roomId, from, epoch);
+      // Acks of one tick reach the rotation as one event (a 1000-member room acks at once).
+      const k = `${roomId}|${epoch}`;
+      const batch = ackBatches.get(k);
+      if (batch) {
+        batch.push(from);
+        return;
+      }
+      ackBatches.set(k, [from]);
+      setImmediate(() => {
+        const peerIds = ackBatches.get(k) ?? [];
+        ackBatches.delete(k);
+        const r = running.get(roomId);
+        const ref =
+          r?.ref ?? committed.get(roomId)?.find((x) => x.getSnapshot().context.epoch === epoch);
+        if (!ref || ref.getSnapshot().context.epoch !== epoch) return;
+        ref.send({ type: 'rotation.acks', peerIds, at: core.at() });
+        if (r && running.get(roomId) === r) publish(ref, true);
+      });
+    },
+    memberRemoved(h, peerId) {
+      const r = running.get(h.roomId);
+      if (r && r.ref.getSnapshot().context.pending.includes(peerId))
+        r.ref.send({ type: 'rotation.member-removed', peerId, at: core.at() });
+      memberEpochs.get(h.roomId)?.delete(peerId);
+    },
+    running: (roomId) => {
+      const r = running.get(roomId);
+      return r ? viewOf(r.ref) : undefined;
+    },
+    memberEpoch: (roomId, peerId) => memberEpochs.get(roomId)?.get(peerId),
+    noteMemberEpoch,
+    async restore(store) {
+      const byStream = new Map<string, RecordedEvent[]>();
+      for (const e of await store.readAll({ streamPrefix: 'rotation:' })) {
+        const list = byStream.get(e.stream) ?? [];
+        list.push(e);
+        byStream.set(e.stream, list);
+      }
+      let resumed = 0;
+      const folded: Array<{ stream: string; ctx: RotationContext; state: RotationStateName }> = [];
+      for (const [stream, events] of byStream) {
+        let snap: AnyMachineSnapshot | undefined;
+        for (const e of events) {
+          if (e.meta.machine !== 'rotation') continue;
+          if (e.type === 'xstate.init')
+            [snap] = initialTransition(rotationMachine, (e.data as { input: RotationInput }).input);
+          else if (snap) [snap] = transition(rotationMachine, snap as never, e.data as never);
+        }
+        if (snap)
+          folded.push({
+            stream,
+            ctx: snap.context as RotationContext,
+            state: snap.value as RotationStateName,
+          });
+      }
+      folded.sort((a, b) => a.ctx.epoch - b.ctx.epoch);
+      for (const f of folded) {
+        for (const p of f.ctx.acked) noteMemberEpoch(f.ctx.roomId, p, f.ctx.epoch);
+        const h = core.rooms.get(f.ctx.roomId);
+        if (!h || !ctxOf(h).isHost || f.state === 'retired') continue;
+        if (f.state === 'committed') {
+          const list = committed.get(f.ctx.roomId) ?? [];
+          list.push(
+            deps.spawnActor(rotationMachine, {
+              stream: f.stream,
+              restore: { ...f.ctx, state: f.state },
+            }),
+          );
+          committed.set(f.ctx.roomId, list);
+          continue;
+        }
+        const ref = deps.spawnActor(rotationMachine, {
+          stream: f.stream,
+          restore: { ...f.ctx, state: f.state },
+        });
+        const r = track(h, ref);
+        resumed++;
+        if (f.state === 'proposed') {
+          if (f.ctx.mandatory && ctxOf(h).epoch < f.ctx.epoch)
+            h.actor.send({
+              type: 'epoch.advance',
+              epoch: f.ctx.epoch,
+              reason: f.ctx.reason,
+              mandatory: true,
+              at: core.at(),
+            });
+          const members = Object.keys(ctxOf(h).members).filter((p) => p !== core.self);
+          ref.send({
+            type: 'rotation.start',
+            members,
+            deadline: new Date(core.now().getTime() + deadlineMs).toISOString(),
+            at: core.at(),
+          });
+        }
+        if (ref.getSnapshot().value === 'distributing') arm(r);
+        else if (running.get(f.ctx.roomId) === r) onCommitted(r);
+      }
+      return resumed;
+    },
+    stats: () => ({ started, committed: commits, laggards: laggardCount }),
+    close() {
+      for (const r of running.values()) for (const t of r.timers) clearTimeout(t);
+      running.clear();
+    },
+  };
+}
