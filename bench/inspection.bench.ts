@@ -4,21 +4,23 @@
  * subscribed that serializes every record, as the SSE route does. Measured in the same run,
  * interleaved; the target is on ≥ 0.8× off.
  *
- * Two workloads: session events (`activity` reports into a session actor started with the runtime's
- * `spawnActor`, each one recorded to the event log, flushed every batch) and peer-actor queries
- * (`info.query`, answered but not recorded: the recorder's cheapest path, so inspection's share
- * is largest there).
+ * Three workloads, from the realistic to the worst case:
+ * - sealed pings between two in-process peers over loopback HTTP (handshake once, then sealed
+ *   request round trips): what traffic costs, since per-message work stays out of the machines;
+ * - session events (`activity` reports into a session actor started with the runtime's
+ *   `spawnActor`), each recorded to the event log, flushed every batch: every event is a machine
+ *   transition, so inspection converts and serializes two records per event;
+ * - peer-actor queries (`info.query`, answered but not recorded): the recorder's cheapest path,
+ *   so inspection's share is largest there.
  */
 import { createPeerRuntime, type PeerRuntime } from '../src/actors/peer-runtime.js';
+import { createPeerSessions, type PeerSessions } from '../src/actors/peer-sessions.js';
+import { exportPublicKey, generateIdentity } from '../src/crypto/index.js';
+import { listenHttp, type HttpListener } from '../src/transport/http/http-server.js';
+import { createPeerApi } from '../src/transport/http/peer-api.js';
 import { sessionMachine } from '../src/machines/session.machine.js';
 import { createMemoryEventStore } from '../src/store/memory-event-store.js';
-import {
-  measureAsync,
-  measureSync,
-  ratioRow,
-  type BenchModule,
-  type Rate,
-} from './lib.js';
+import { measureAsync, measureSync, ratioRow, type BenchModule, type Rate } from './lib.js';
 
 const BATCH = 256;
 
@@ -83,6 +85,80 @@ function side(isInspecting: boolean): Side {
   };
 }
 
+interface PingPeer {
+  readonly runtime: PeerRuntime;
+  readonly sessions: PeerSessions;
+  readonly api: HttpListener;
+  readonly peerId: string;
+}
+
+/** A peer runtime with sessions behind a peer API on loopback (no link: pings are requests). */
+async function pingPeer(isInspecting: boolean, reader: (n: number) => void): Promise<PingPeer> {
+  const identity = await generateIdentity('ed25519');
+  const runtime = createPeerRuntime(
+    {
+      peerId: identity.fingerprint,
+      name: 'ping',
+      fingerprint: identity.fingerprint,
+      identityKind: 'ed25519',
+      store: 'memory',
+      version: '0.1.0',
+      isInspecting,
+    },
+    { store: createMemoryEventStore() },
+  );
+  runtime.inspection?.events$().subscribe((record) => reader(JSON.stringify(record).length));
+  runtime.start();
+  const sessions = createPeerSessions(
+    { identity, session: { rekeyAfterMessages: 1_000_000 } },
+    {
+      spawnActor: runtime.spawnActor,
+      pinState: () => 'none',
+      onEstablished: () => undefined,
+      onSecurityAlert: () => undefined,
+    },
+  );
+  const hello = {
+    v: 1 as const,
+    peerId: identity.fingerprint,
+    name: 'ping',
+    identityKind: 'ed25519' as const,
+    publicKey: exportPublicKey(identity),
+    suites: [],
+  };
+  const api = await listenHttp(
+    createPeerApi({
+      hello: () => hello,
+      handshake: sessions.handshakePort,
+      session: sessions.sessionPort,
+      onUnexpected: () => undefined,
+    }),
+    { host: '127.0.0.1', port: 0 },
+  );
+  return { runtime, sessions, api, peerId: identity.fingerprint };
+}
+
+/** Sealed request pings from one peer to another, both with inspection on or both off. */
+async function pings(
+  isInspecting: boolean,
+): Promise<{ ping: () => Promise<unknown>; close: () => Promise<void> }> {
+  let bytes = 0;
+  const a = await pingPeer(isInspecting, (n) => (bytes += n));
+  const b = await pingPeer(isInspecting, (n) => (bytes += n));
+  await a.sessions.connect({ url: b.api.url, expectedPeerId: b.peerId });
+  return {
+    ping: () => a.sessions.ping(b.peerId, 'request'),
+    async close() {
+      for (const p of [a, b]) {
+        p.sessions.close();
+        await p.api.close(100);
+        await p.runtime.stop('bench');
+      }
+      void bytes;
+    },
+  };
+}
+
 function best(rates: readonly Rate[]): Rate {
   return rates.reduce((x, y) => (x.opsPerSec >= y.opsPerSec ? x : y));
 }
@@ -104,6 +180,22 @@ async function interleaved(
 const bench: BenchModule = {
   title: 'inspection: actor events/s with --inspect on (one reader) vs off',
   async run(report) {
+    const pingOff = await pings(false);
+    const pingOn = await pings(true);
+    const round = await interleaved(
+      () => measureAsync(pingOff.ping),
+      () => measureAsync(pingOn.ping),
+    );
+    report(
+      ratioRow(
+        'inspection',
+        'sealed pings over loopback HTTP, inspection on',
+        round.on,
+        { name: 'inspection off', rate: round.off },
+        { minRatio: 0.8, note: 'two in-process peers; one reader on each' },
+      ),
+    );
+    await Promise.all([pingOff.close(), pingOn.close()]);
     const off = side(false);
     const on = side(true);
     const options = { opsPerCall: BATCH, windows: 5 };

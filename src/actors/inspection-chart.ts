@@ -52,7 +52,8 @@ function guardName(guard: unknown): string | undefined {
 export function eventLabel(eventType: string): string {
   if (eventType === '') return 'always';
   const after = /^xstate\.after\.([^.]+)\./.exec(eventType);
-  if (after) return /^\d+$/.test(after[1] ?? '') ? `after ${after[1] ?? ''} ms` : `after ${after[1] ?? ''}`;
+  if (after)
+    return /^\d+$/.test(after[1] ?? '') ? `after ${after[1] ?? ''} ms` : `after ${after[1] ?? ''}`;
   const done = /^xstate\.done\.(?:actor|state)\.(.+)$/.exec(eventType);
   if (done) return `done: ${done[1] ?? ''}`;
   const error = /^xstate\.error\.actor\.(.+)$/.exec(eventType);

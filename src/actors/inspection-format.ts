@@ -55,7 +55,8 @@ function plainConfig(value: unknown, budget: { left: number }, depth = 0): unkno
 
 /** The machine's sanitized definition (JSON string, as Stately sends it) and its chart; cached. */
 export function definitionOf(logic: unknown): Definition {
-  if (typeof logic !== 'object' || logic === null) return { definition: undefined, chart: undefined };
+  if (typeof logic !== 'object' || logic === null)
+    return { definition: undefined, chart: undefined };
   const cached = definitions.get(logic);
   if (cached) return cached;
   const config = (logic as { config?: unknown }).config;
@@ -121,7 +122,8 @@ export function snapshotOf(snapshot: unknown): InspectedSnapshot {
   if (children) out.children = children;
   if (s.output !== undefined) out.output = sanitize(s.output) ?? null;
   if (s.error !== undefined) out.error = sanitize(s.error) ?? null;
-  if (s.tags instanceof Set && s.tags.size > 0) out.tags = [...(s.tags as Set<unknown>)].map(String);
+  if (s.tags instanceof Set && s.tags.size > 0)
+    out.tags = [...(s.tags as Set<unknown>)].map(String);
   return out;
 }
 

@@ -72,7 +72,9 @@ export function composeInspect(
 }
 
 function isFed(ev: InspectionEvent): ev is FedInspectionEvent {
-  return ev.type === '@xstate.actor' || ev.type === '@xstate.event' || ev.type === '@xstate.snapshot';
+  return (
+    ev.type === '@xstate.actor' || ev.type === '@xstate.event' || ev.type === '@xstate.snapshot'
+  );
 }
 
 function isAlive(ref: AnyActorRef): boolean {

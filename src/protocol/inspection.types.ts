@@ -106,6 +106,4 @@ export interface InspectionSnapshotEvent extends InspectionBase {
 }
 
 export type InspectionRecord =
-  | InspectionActorEvent
-  | InspectionEventEvent
-  | InspectionSnapshotEvent;
+  InspectionActorEvent | InspectionEventEvent | InspectionSnapshotEvent;

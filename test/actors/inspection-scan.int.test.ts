@@ -13,11 +13,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createPeerRuntime, type PeerRuntime } from '../../src/actors/peer-runtime.js';
 import { createPeerSessions } from '../../src/actors/peer-sessions.js';
 import { isSecretFieldName, REDACTED } from '../../src/actors/sanitize.js';
-import {
-  exportPrivateKey,
-  generateIdentity,
-  type Identity,
-} from '../../src/crypto/index.js';
+import { exportPrivateKey, generateIdentity, type Identity } from '../../src/crypto/index.js';
 import type { InspectionRecord } from '../../src/protocol/inspection.types.js';
 import { createMemoryEventStore } from '../../src/store/memory-event-store.js';
 import { entriesDeep } from '../support/inspect-client.js';

@@ -145,7 +145,12 @@ describe('inspection feed', () => {
     const actor = createActor(leaky, { inspect: feed.inspect }).start();
     actor.send({ type: 'set', password: 'hunter2', material: key, roomKey: key.toString('hex') });
     const text = JSON.stringify(records) + JSON.stringify(collect(feed));
-    for (const secret of ['hunter2', key.toString('hex'), key.toString('base64'), key.toString('base64url')]) {
+    for (const secret of [
+      'hunter2',
+      key.toString('hex'),
+      key.toString('base64'),
+      key.toString('base64url'),
+    ]) {
       expect(text).not.toContain(secret);
     }
     const last = records.at(-1) as Extract<InspectionRecord, { type: '@xstate.snapshot' }>;

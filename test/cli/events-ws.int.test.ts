@@ -20,7 +20,9 @@ function open(url: string): Promise<{ ws: WebSocket; frames: Frame[] }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     const frames: Frame[] = [];
-    ws.on('message', (data) => frames.push(JSON.parse(String(data as Buffer)) as Frame));
+    ws.on('message', (data) =>
+      frames.push(JSON.parse(Buffer.from(data as Buffer).toString('utf8')) as Frame),
+    );
     ws.once('open', () => resolve({ ws, frames }));
     ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
     ws.once('error', reject);

@@ -32,7 +32,9 @@ const wsUrl = (p: TestPeer, query = ''): string =>
 /** Session id of the actor of `machine` that reached `value`, once it has. */
 function reached(records: readonly Rec[], machine: string, value: string): boolean {
   const ids = new Set(
-    records.filter((r) => r.type === '@xstate.actor' && r.machine === machine).map((r) => r.sessionId),
+    records
+      .filter((r) => r.type === '@xstate.actor' && r.machine === machine)
+      .map((r) => r.sessionId),
   );
   return records.some(
     (r) => r.type === '@xstate.snapshot' && ids.has(r.sessionId) && r.snapshot?.value === value,
@@ -93,7 +95,9 @@ describe('live inspection (serve --inspect)', () => {
       );
       expect(JSON.parse(hs?.definition as string)).toMatchObject({ id: 'handshake-requester' });
       expect(hs?.chart.root.children.map((n: Rec) => n.name)).toContain('established');
-      const discovery = ws.records.find((r) => r.type === '@xstate.actor' && r.name === 'discovery');
+      const discovery = ws.records.find(
+        (r) => r.type === '@xstate.actor' && r.name === 'discovery',
+      );
       const root = ws.records.find((r) => r.type === '@xstate.actor' && r.name === 'peer');
       expect(discovery?.parentId).toBe(root?.sessionId);
       const offer = ws.records.find(
@@ -104,7 +108,8 @@ describe('live inspection (serve --inspect)', () => {
       const session = ws.records.find((r) => r.type === '@xstate.actor' && r.name === 'session');
       expect(session).toBeDefined();
 
-      for (const records of [sseA.records, sseB.records, ws.records]) expectNoUnredactedSecrets(records);
+      for (const records of [sseA.records, sseB.records, ws.records])
+        expectNoUnredactedSecrets(records);
       const status = await http(`${a.p.ready.apiUrl}/api/inspect`, { headers: a.auth });
       expect(status.json).toMatchObject({ status: 'on', viewerPath: '/inspect/', readers: 3 });
     } finally {

@@ -3,7 +3,10 @@ import { initialTransition, transition } from 'xstate';
 import { discoveryMachine, type DiscoveryEvent } from '../../src/machines/discovery.machine.js';
 
 const SELF = 's'.repeat(64);
-const seen = (peerId: string, over: Partial<Extract<DiscoveryEvent, { type: 'peer.seen' }>> = {}): DiscoveryEvent => ({
+const seen = (
+  peerId: string,
+  over: Partial<Extract<DiscoveryEvent, { type: 'peer.seen' }>> = {},
+): DiscoveryEvent => ({
   type: 'peer.seen',
   peerId,
   name: 'bob',
@@ -14,12 +17,21 @@ const seen = (peerId: string, over: Partial<Extract<DiscoveryEvent, { type: 'pee
   at: 't1',
   ...over,
 });
-const start = (maxPeers = 3) => initialTransition(discoveryMachine, { stream: 'discovery', selfPeerId: SELF, maxPeers })[0];
+const start = (maxPeers = 3) =>
+  initialTransition(discoveryMachine, { stream: 'discovery', selfPeerId: SELF, maxPeers })[0];
 
 describe('discovery machine', () => {
   it('adds a new peer with its first-seen time', () => {
     const [s] = transition(discoveryMachine, start(), seen('b'));
-    expect(s.context.peers.b).toEqual({ peerId: 'b', name: 'bob', kind: 'ed25519', urls: ['http://10.0.0.2:7400'], rooms: [], via: 'multicast', firstSeenAt: 't1' });
+    expect(s.context.peers.b).toEqual({
+      peerId: 'b',
+      name: 'bob',
+      kind: 'ed25519',
+      urls: ['http://10.0.0.2:7400'],
+      rooms: [],
+      via: 'multicast',
+      firstSeenAt: 't1',
+    });
   });
 
   it('accepts a beacon that changes nothing as no transition', () => {

@@ -444,14 +444,11 @@ describe('room machine: host side', () => {
     expectRefused(memberRoom(), { type: 'room.deleted', at: T2 });
   });
 
-  it(
-    'moves a host epoch only through epoch.advance and its seq only through message.sequence',
-    () => {
-      const s = hostRoom();
-      expectRefused(s, { type: 'epoch.learn', epoch: 7, at: T1 });
-      expectRefused(s, msg('message.receive', 1));
-    },
-  );
+  it('moves a host epoch only through epoch.advance and its seq only through message.sequence', () => {
+    const s = hostRoom();
+    expectRefused(s, { type: 'epoch.learn', epoch: 7, at: T1 });
+    expectRefused(s, msg('message.receive', 1));
+  });
 
   it('does not react to member-side events on the host side', () => {
     const s = hostRoom();
@@ -581,13 +578,10 @@ describe('room machine: restore', () => {
     });
   }
 
-  it(
-    'restores a context with exactly the RoomContext fields (no stray restore `state`)',
-    () => {
-      const after = restoreOf(cases.active());
-      expect(Object.keys(after.context)).not.toContain('state');
-    },
-  );
+  it('restores a context with exactly the RoomContext fields (no stray restore `state`)', () => {
+    const after = restoreOf(cases.active());
+    expect(Object.keys(after.context)).not.toContain('state');
+  });
 
   it('keeps working after a restore (next seq, next epoch, refusals)', () => {
     let s = restoreOf(cases.active());

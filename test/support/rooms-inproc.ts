@@ -48,7 +48,13 @@ const wire = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 export interface RoomsNet {
   add(
     name: string,
-    o?: { now?: () => Date; linkUp?: boolean; strict?: { verified: Set<string> } },
+    o?: {
+      now?: () => Date;
+      linkUp?: boolean;
+      strict?: { verified: Set<string> };
+      /** Fan out as host-signed room frames (from this many messages per batch). */
+      framesFrom?: number;
+    },
   ): Promise<InprocPeer>;
   readonly peers: Map<string, InprocPeer>;
   close(): void;
@@ -92,6 +98,17 @@ export function createRoomsNet(): RoomsNet {
           return self?.linkUp === true ? 'link' : 'request';
         },
         isLinkUp: (peerId) => self?.linkUp === true && peers.has(peerId),
+        ...(o.framesFrom !== undefined
+          ? {
+              sendFrame(peerId: string, frame: Buffer): boolean {
+                const to = peers.get(peerId);
+                if (!to || self?.linkUp !== true) return false;
+                const copy = Buffer.from(frame);
+                setImmediate(() => to.rooms.handleFrame(id, copy));
+                return true;
+              },
+            }
+          : {}),
       };
       const rooms = createRooms({
         identity,
@@ -114,6 +131,7 @@ export function createRoomsNet(): RoomsNet {
         trustMode: o.strict ? 'strict' : 'tofu',
         pinState: (peerId) => (o.strict?.verified.has(peerId) ? 'verified' : 'unverified'),
         pollMs: 50,
+        ...(o.framesFrom !== undefined ? { signedFrameMin: o.framesFrom } : {}),
         ...(o.now ? { now: o.now } : {}),
       });
       self = {

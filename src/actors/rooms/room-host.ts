@@ -49,6 +49,8 @@ import type { RoomsCore } from './rooms-core.js';
 const MAX_BATCH_CHARS = 40_000;
 /** Messages under one epoch key before a rotation is forced (far below the nonce budget). */
 export const PER_KEY_MESSAGE_LIMIT = 1_000_000;
+/** Batches of at least this many messages go out as one host-signed frame (see `fanOut`). */
+export const SIGNED_FRAME_MIN = 16;
 /** How long `rotate` waits for a commit before answering with the progress (202). */
 const REPORT_WAIT_MS = 2_000;
 const INVITE_TTL_MS = 24 * 3_600_000;
@@ -186,8 +188,10 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
     const sessions = deps.sessions;
     for (const batch of batches(msgs)) {
       fanout += batch.length * recipients.length;
-      if (sessions.sendFrame) {
-        // Encoded and signed once; every member gets the same bytes.
+      if (sessions.sendFrame && batch.length >= (deps.signedFrameMin ?? SIGNED_FRAME_MIN)) {
+        // A big batch is encoded and signed once, and every member gets the same bytes: one
+        // signature check per batch is cheap per message. A small one (light load) is sealed
+        // per member instead — a session seal is far cheaper to open than a signature to check.
         const body = roomBatchBody({ roomId, msgs: batch });
         const frame = encodeRoomFrame(
           body,

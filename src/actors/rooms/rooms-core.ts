@@ -52,6 +52,8 @@ export interface RoomsDeps {
   readonly pollMs?: number;
   /** Resolves when everything recorded so far is durable in the log (acks wait for it). */
   readonly flushLog?: () => Promise<void>;
+  /** Batches of at least this many messages fan out as one host-signed frame (default 16). */
+  readonly signedFrameMin?: number;
   /** Rotation deadline and retry pacing. */
   readonly rotation?: RotationOptions;
   /** Our hosted rooms changed (beacons re-advertise). */

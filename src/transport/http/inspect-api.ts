@@ -92,7 +92,8 @@ export function inspectorPage(dir: string | undefined = inspectorPageDir()): Rou
 /** `GET /api/inspect` and `GET /api/inspect/events` (mount after the token guard). */
 export function inspectApi(source: InspectionSource | undefined): Router {
   const router = Router();
-  const off: RequestHandler = (_req, res) => sendProblem(res, 'ERR_INSPECT_OFF', INSPECT_OFF_DETAIL);
+  const off: RequestHandler = (_req, res) =>
+    sendProblem(res, 'ERR_INSPECT_OFF', INSPECT_OFF_DETAIL);
   if (source === undefined) {
     router.get(['/api/inspect', '/api/inspect/events'], off);
     return router;

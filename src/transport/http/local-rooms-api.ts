@@ -90,7 +90,9 @@ export function createRoomsRouter(rooms: RoomsPort): Router {
     const body = parse(CreateBody, req.body, 'body');
     const { topic, policy, password, capacity, suite } = body;
     const rotation = {
-      ...(body.rotateEveryMessages !== undefined ? { everyMessages: body.rotateEveryMessages } : {}),
+      ...(body.rotateEveryMessages !== undefined
+        ? { everyMessages: body.rotateEveryMessages }
+        : {}),
       ...(body.rotateEveryMinutes !== undefined ? { everyMinutes: body.rotateEveryMinutes } : {}),
       ...(body.keepEpochs !== undefined ? { keepEpochs: body.keepEpochs } : {}),
     };

@@ -154,11 +154,13 @@
     machine.textContent = label(a);
     const aid = document.createElement('span');
     aid.className = 'aid';
-    aid.textContent = ' ' + (a.actorId !== a.machine ? a.actorId + ' ' : '') + '(' + a.sessionId + ')';
+    aid.textContent =
+      ' ' + (a.actorId !== a.machine ? a.actorId + ' ' : '') + '(' + a.sessionId + ')';
     const state = document.createElement('span');
     state.className = 'state';
     state.textContent =
-      stateText(a.snapshot.value) + (a.snapshot.status !== 'active' ? ' · ' + a.snapshot.status : '');
+      stateText(a.snapshot.value) +
+      (a.snapshot.status !== 'active' ? ' · ' + a.snapshot.status : '');
     btn.append(machine, aid, state);
     btn.addEventListener('click', () => select(a.sessionId));
     li.appendChild(btn);
@@ -193,7 +195,8 @@
     $('actor-state').textContent = stateText(a.snapshot.value);
     $('actor-status').textContent = a.snapshot.status;
     $('actor-machine').textContent = a.machine || '(not a state machine)';
-    $('actor-session').textContent = a.sessionId + (a.parentId ? ' (child of ' + a.parentId + ')' : '');
+    $('actor-session').textContent =
+      a.sessionId + (a.parentId ? ' (child of ' + a.parentId + ')' : '');
     $('actor-context').textContent =
       a.snapshot.context === undefined ? '—' : JSON.stringify(a.snapshot.context, null, 2);
     const key = a.sessionId + '|' + JSON.stringify(a.snapshot.value) + '|' + (a.chart ? 'c' : '');
@@ -206,7 +209,15 @@
   function time(ms) {
     const d = new Date(ms);
     const pad = (n, w) => String(n).padStart(w, '0');
-    return pad(d.getHours(), 2) + ':' + pad(d.getMinutes(), 2) + ':' + pad(d.getSeconds(), 2) + '.' + pad(d.getMilliseconds(), 3);
+    return (
+      pad(d.getHours(), 2) +
+      ':' +
+      pad(d.getMinutes(), 2) +
+      ':' +
+      pad(d.getSeconds(), 2) +
+      '.' +
+      pad(d.getMilliseconds(), 3)
+    );
   }
 
   function renderTimeline() {

@@ -146,11 +146,20 @@
     const path = node.path.join('.');
     const isActive = !isRoot && active.has(path);
     if (isRoot) {
-      el('rect', { class: 'machine-frame', x: node._x, y: node._y, width: node._w, height: node._h, rx: 8 }, svg);
-      el('text', { class: 'machine-title', x: node._x + 10, y: node._y + 16 }, svg).textContent = node.name;
+      el(
+        'rect',
+        { class: 'machine-frame', x: node._x, y: node._y, width: node._w, height: node._h, rx: 8 },
+        svg,
+      );
+      el('text', { class: 'machine-title', x: node._x + 10, y: node._y + 16 }, svg).textContent =
+        node.name;
     } else {
       const cls = ['state', node.type, isActive ? 'active' : ''].join(' ').trim();
-      const rect = el('rect', { class: cls, x: node._x, y: node._y, width: node._w, height: node._h, rx: 6 }, svg);
+      const rect = el(
+        'rect',
+        { class: cls, x: node._x, y: node._y, width: node._w, height: node._h, rx: 6 },
+        svg,
+      );
       rect.setAttribute('data-state', path);
       const leaf = node._kids.length === 0;
       const text = el(
@@ -170,7 +179,15 @@
       if (first) {
         const y = first._y + Math.min(first._h / 2, LEAF_H / 2);
         el('circle', { class: 'initial', cx: first._x - 16, cy: y, r: 4 }, svg);
-        el('path', { class: 'edge', d: `M${first._x - 12},${y} L${first._x - 1},${y}`, 'marker-end': 'url(#arrow)' }, svg);
+        el(
+          'path',
+          {
+            class: 'edge',
+            d: `M${first._x - 12},${y} L${first._x - 1},${y}`,
+            'marker-end': 'url(#arrow)',
+          },
+          svg,
+        );
       }
     }
     for (const k of node._kids) drawBoxes(svg, k, active, false);
@@ -199,7 +216,9 @@
         .map(([event, guards]) => {
           const named = guards.filter((g) => g !== undefined);
           if (named.length === 0) return event;
-          return named.length === 1 ? event + ' [' + named[0] + ']' : event + ' [' + named.length + ' guards]';
+          return named.length === 1
+            ? event + ' [' + named[0] + ']'
+            : event + ' [' + named.length + ' guards]';
         })
         .join(', ');
       let d;
@@ -238,7 +257,11 @@
       labels.push({ lx, ly, text });
     }
     for (const l of labels) {
-      const node = el('text', { class: 'edge-label', x: l.lx, y: l.ly, 'text-anchor': 'middle' }, svg);
+      const node = el(
+        'text',
+        { class: 'edge-label', x: l.lx, y: l.ly, 'text-anchor': 'middle' },
+        svg,
+      );
       node.textContent = cut(l.text);
       if (l.text.length > MAX_LABEL) el('title', {}, node).textContent = l.text;
     }
@@ -261,11 +284,25 @@
     place(root, 8, top);
     const width = root._w + 16;
     const height = root._h + top + 8;
-    const svg = el('svg', { xmlns: SVGNS, width, height, viewBox: `0 0 ${width} ${height}`, role: 'img' });
+    const svg = el('svg', {
+      xmlns: SVGNS,
+      width,
+      height,
+      viewBox: `0 0 ${width} ${height}`,
+      role: 'img',
+    });
     el('title', {}, svg).textContent = 'statechart of ' + root.name;
     const marker = el(
       'marker',
-      { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
+      {
+        id: 'arrow',
+        viewBox: '0 0 10 10',
+        refX: 9,
+        refY: 5,
+        markerWidth: 7,
+        markerHeight: 7,
+        orient: 'auto-start-reverse',
+      },
       el('defs', {}, svg),
     );
     el('path', { d: 'M0,0 L10,5 L0,10 z' }, marker);
