@@ -108,6 +108,8 @@ export function explainFailure(
   finalContext: unknown,
   lastGoodStep: string | null,
 ): Explanation | null {
+  // A rotation's `reason` is what started it (manual, kick, policy…), not a failure.
+  if (machine === 'rotation') return explainRotation(finalContext, lastGoodStep);
   const reason = (finalContext as { reason?: unknown } | null)?.reason;
   if (typeof reason !== 'string' || reason.length === 0) return null;
   const known = WHAT_TO_DO[reason];
@@ -127,4 +129,45 @@ export function explainFailure(
     text = `${after}the ${actor} failed with reason ${reason}.`;
   }
   return { lastGoodStep, reason, ...(peerReason !== undefined ? { peerReason } : {}), text };
+}
+
+interface RotationFacts {
+  readonly epoch?: number;
+  readonly reason?: string;
+  readonly pending?: readonly string[];
+  readonly laggards?: readonly string[];
+  readonly committedAt?: string | null;
+}
+
+const short = (ids: readonly string[]): string =>
+  ids
+    .slice(0, 5)
+    .map((id) => id.slice(0, 12))
+    .join(', ') + (ids.length > 5 ? ` and ${ids.length - 5} more` : '');
+
+/**
+ * A rotation "fails" when it committed at its deadline without some members (laggards), or when
+ * the log ends while it still waits for acks. Null when every member acked.
+ */
+function explainRotation(finalContext: unknown, lastGoodStep: string | null): Explanation | null {
+  const c = (finalContext ?? {}) as RotationFacts;
+  const after = lastGoodStep ? `After the last good step (${lastGoodStep}), ` : '';
+  const what = `the rotation to epoch ${c.epoch ?? '?'} (started by ${c.reason ?? '?'})`;
+  const laggards = c.laggards ?? [];
+  const pending = c.pending ?? [];
+  if (laggards.length > 0) {
+    return {
+      lastGoodStep,
+      reason: 'laggards',
+      text: `${after}${what} committed at its deadline without ${laggards.length} member(s) that had not acknowledged the new key (${short(laggards)}). What to do: nothing urgent — a laggard gets the key in its next fetch when it reconnects; if one never comes back, remove it (conclave room kick), and check it is running, reachable and, under --trust strict, verified.`,
+    };
+  }
+  if (!c.committedAt && pending.length > 0) {
+    return {
+      lastGoodStep,
+      reason: 'incomplete',
+      text: `${after}${what} was still waiting for ${pending.length} member(s) to acknowledge the new key (${short(pending)}) when the log ends. What to do: if the host stopped, it resumes the rotation from the log when it starts again; otherwise wait for the deadline or check those members are online.`,
+    };
+  }
+  return null;
 }

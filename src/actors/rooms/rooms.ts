@@ -81,6 +81,7 @@ export interface Rooms {
   members(ref: string): MemberView[];
   kick(ref: string, peerId: string, ban: boolean): Promise<void>;
   approve(ref: string, peerId: string): Promise<unknown>;
+  setRole(ref: string, peerId: string, role: 'admin' | 'member'): Promise<unknown>;
   rotate(ref: string): Promise<RotationView>;
   send(ref: string, text: string, id?: string): Promise<SendResult>;
   messages(ref: string, after: number, limit: number): MessageView[];
@@ -369,6 +370,14 @@ export function createRooms(deps: RoomsDeps): Rooms {
       return c.isHost
         ? host.admin(self, { roomId: h.roomId, op: 'approve', peerId })
         : member.admin(h, { op: 'approve', peerId });
+    },
+
+    async setRole(ref, peerPrefix, role) {
+      const h = local(ref);
+      const c = ctxOf(h);
+      const peerId = resolvePeerId(peerPrefix, Object.keys(c.members));
+      const op = { op: 'role' as const, peerId, role };
+      return c.isHost ? host.admin(self, { roomId: h.roomId, ...op }) : member.admin(h, op);
     },
 
     async rotate(ref) {

@@ -135,11 +135,46 @@ Example:
   $ conclave room rotate lobby`,
       ),
   ).action(async (ref: string, o: ClientOpts) => {
-    const r = await postToRoom<{ epoch: number; state: string }>(o, ref, '/rotate');
+    const r = await postToRoom<{ epoch: number; state: string; acked?: number; total?: number }>(
+      o,
+      ref,
+      '/rotate',
+    );
     if (o.json) printJson(r);
     else if (r.state === 'committed')
       printLine(`room key renewed: "${ref}" is at epoch ${r.epoch}`);
-    else printLine(`renewing the room key of "${ref}" (epoch ${r.epoch}, ${r.state})`);
+    else
+      printLine(
+        `renewing the room key of "${ref}" (epoch ${r.epoch}, ${r.state}: ${r.acked ?? 0} of ${r.total ?? '?'} members have it; the rest get it when they answer or return)`,
+      );
+  });
+}
+
+function registerRole(room: Command): void {
+  clientOptions(
+    room
+      .command('role')
+      .summary('make a member an admin (may invite, kick and approve) or a plain member again')
+      .argument('<room>', 'room name or id')
+      .argument('<peer-id>', PEER_ARG)
+      .argument('<role>', 'admin or member')
+      .addHelpText(
+        'after',
+        `
+Only the owner changes roles. Admins can invite, approve and kick members (not other admins).
+
+Example:
+  $ conclave room role lobby 3f9a1c admin`,
+      ),
+  ).action(async (ref: string, peer: string, role: string, o: ClientOpts) => {
+    const r = await postToRoom<{ peerId: string; role: string }>(
+      o,
+      ref,
+      `/members/${encodeURIComponent(peer)}/role`,
+      { role },
+    );
+    if (o.json) printJson(r);
+    else printLine(`${r.peerId.slice(0, 12)} is now ${r.role} in "${ref}"`);
   });
 }
 
@@ -147,5 +182,6 @@ export function registerRoomAdminCommands(room: Command): void {
   registerMembers(room);
   registerKick(room);
   registerApprove(room);
+  registerRole(room);
   registerRotate(room);
 }

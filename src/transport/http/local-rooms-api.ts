@@ -25,6 +25,7 @@ export interface RoomsPort {
   members(ref: string): unknown[];
   kick(ref: string, peerId: string, ban: boolean): Promise<void>;
   approve(ref: string, peerId: string): Promise<unknown>;
+  setRole(ref: string, peerId: string, role: 'admin' | 'member'): Promise<unknown>;
   rotate(ref: string): Promise<{ epoch: number; state: string }>;
   send(ref: string, text: string, id?: string): Promise<unknown>;
   messages(ref: string, after: number, limit: number): unknown[];
@@ -65,6 +66,7 @@ const MessagesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
 });
 const RoomRef = z.string().min(1).max(128);
+const RoleBody = z.strictObject({ role: z.enum(['admin', 'member']) });
 const PeerRef = z.string().regex(/^[0-9a-f]{4,64}$/i, 'a peer id or a unique prefix (hex)');
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
@@ -135,6 +137,11 @@ export function createRoomsRouter(rooms: RoomsPort): Router {
   r.post('/api/rooms/:roomId/requests/:peerId/approve', async (req, res) => {
     const peerId = parse(PeerRef, req.params.peerId, 'peer id');
     res.json(await rooms.approve(room(req), peerId.toLowerCase()));
+  });
+  r.post('/api/rooms/:roomId/members/:peerId/role', async (req, res) => {
+    const peerId = parse(PeerRef, req.params.peerId, 'peer id');
+    const body = parse(RoleBody, req.body, 'body');
+    res.json(await rooms.setRole(room(req), peerId.toLowerCase(), body.role));
   });
   r.post('/api/rooms/:roomId/rotate', async (req, res) => {
     const out = await rooms.rotate(room(req));
