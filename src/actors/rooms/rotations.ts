@@ -111,17 +111,18 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
     if ((m.get(peerId) ?? -1) < epoch) m.set(peerId, epoch);
   }
 
-  async function deliver(r: Running, peerId: string): Promise<void> {
+  /** Send the key to one member: synchronously when its KEK is in memory (the common case). */
+  function deliver(r: Running, peerId: string): void {
     const c = r.ref.getSnapshot().context;
     if (!core.mayReceiveKeys(peerId)) return; // strict trust: it waits as a laggard
-    const wrapped =
-      keys.wrapCached(c.roomId, c.epoch, peerId) ?? (await keys.wrapFor(c.roomId, c.epoch, peerId));
-    await deps.sessions.push(peerId, {
-      type: 'room.key',
-      roomId: c.roomId,
-      epoch: c.epoch,
-      wrapped,
-    });
+    const send = (wrapped: string): void => {
+      deps.sessions
+        .push(peerId, { type: 'room.key', roomId: c.roomId, epoch: c.epoch, wrapped })
+        .catch(() => undefined); // unreachable now: retried, else it gets the key in a fetch
+    };
+    const cached = keys.wrapCached(c.roomId, c.epoch, peerId);
+    if (cached !== undefined) send(cached);
+    else keys.wrapFor(c.roomId, c.epoch, peerId).then(send, () => undefined);
   }
 
   /**
@@ -136,7 +137,7 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
         if (snap.value !== 'distributing' || snap.context.pending.length === 0) return;
         const peerIds = [...snap.context.pending];
         r.ref.send({ type: 'rotation.retries', peerIds, attempt, at: core.at() });
-        for (const peerId of peerIds) void deliver(r, peerId).catch(() => undefined);
+        for (const peerId of peerIds) deliver(r, peerId);
         scheduleRetry(r, attempt + 1);
       },
       retryMs * 2 ** Math.min(attempt - 1, 6),
@@ -212,7 +213,7 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
     }, left);
     deadline.unref();
     r.timers.add(deadline);
-    for (const peerId of c.pending) void deliver(r, peerId).catch(() => undefined);
+    for (const peerId of c.pending) deliver(r, peerId);
     scheduleRetry(r, Math.max(0, ...Object.values(c.attempts)) + 1);
   }
 

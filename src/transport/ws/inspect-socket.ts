@@ -3,10 +3,10 @@
  * JSON `@statelyai/inspect` event each, so `createWebSocketReceiver({ server: url })` and the
  * Stately inspector bridge read them unchanged.
  *
- * The upgrade passes the local API's guards by hand (express does not see upgrades): loopback
- * `Host`, no foreign `Origin`, and the token, as `?token=` (browsers cannot set headers on a
- * WebSocket) or `Authorization: Bearer`, compared in constant time. Failures are answered with a
- * problem+json document before any upgrade. Clients only listen: what they send is ignored, frames
+ * The upgrade passes the local API's guards (`local-upgrade.ts`; express does not see upgrades):
+ * loopback `Host`, no foreign `Origin`, and the token, as `?token=` (browsers cannot set headers
+ * on a WebSocket) or `Authorization: Bearer`, compared in constant time. Failures are answered
+ * with a problem+json document before any upgrade; without `--inspect`, 404 `ERR_INSPECT_OFF`. Clients only listen: what they send is ignored, frames
  * are capped, and a client that falls behind is cut off.
  *
  * @example
