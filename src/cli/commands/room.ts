@@ -28,6 +28,9 @@ interface CreateOpts extends ClientOpts {
   capacity?: string;
   topic?: string;
   cbc?: boolean;
+  rotateEvery?: string;
+  rotateMinutes?: string;
+  keepEpochs?: string;
 }
 
 function nextStep(r: RoomView): string {
@@ -57,9 +60,15 @@ function registerCreate(room: Command): void {
         ).choices(['open', 'password', 'invite', 'approval']),
       )
       .option('--password <password>', 'the room password (- reads it from stdin)')
-      .option('--capacity <n>', 'at most this many members (2–100000)')
+      .option('--capacity <n>', 'at most this many members (2–5000)')
       .option('--topic <text>', 'a line describing the room')
       .option('--cbc', 'encrypt with AES-256-CBC + HMAC-SHA-256 instead of AES-256-GCM')
+      .option('--rotate-every <n>', 'renew the room key after this many messages')
+      .option('--rotate-minutes <m>', 'renew the room key after this many minutes')
+      .option(
+        '--keep-epochs <k>',
+        'past room keys kept to read late and old messages (default 2; older ones are destroyed)',
+      )
       .addHelpText(
         'after',
         `
@@ -70,7 +79,10 @@ Examples:
   $ conclave room create lobby
   $ conclave room create team --policy invite --capacity 12 --topic "release planning"
   $ conclave room create ops --policy password --password -   # reads the password from stdin
-  $ conclave room create door --policy approval`,
+  $ conclave room create door --policy approval
+  $ conclave room create vault --policy invite --rotate-every 500 --rotate-minutes 60
+
+The room key also renews whenever a member leaves or is removed.`,
       ),
   ).action(async (name: string, o: CreateOpts) => {
     const password = await passwordOption(o.password);
@@ -82,7 +94,17 @@ Examples:
         `--password goes with --policy password, not ${o.policy}`,
       );
     const capacity =
-      o.capacity === undefined ? undefined : wholeNumber('--capacity', o.capacity, 2, 100_000);
+      o.capacity === undefined ? undefined : wholeNumber('--capacity', o.capacity, 2, 5_000);
+    const rotateEveryMessages =
+      o.rotateEvery === undefined
+        ? undefined
+        : wholeNumber('--rotate-every', o.rotateEvery, 1, 1_000_000);
+    const rotateEveryMinutes =
+      o.rotateMinutes === undefined
+        ? undefined
+        : wholeNumber('--rotate-minutes', o.rotateMinutes, 1, 525_600);
+    const keepEpochs =
+      o.keepEpochs === undefined ? undefined : wholeNumber('--keep-epochs', o.keepEpochs, 0, 100);
     const target = await resolveTarget(o);
     const r = await apiJson<RoomView>(target, 'POST', '/api/rooms', {
       name,
@@ -91,6 +113,9 @@ Examples:
       ...(capacity !== undefined ? { capacity } : {}),
       ...(o.topic !== undefined ? { topic: o.topic } : {}),
       ...(o.cbc ? { suite: 'aes-256-cbc-hmac-sha256' } : {}),
+      ...(rotateEveryMessages !== undefined ? { rotateEveryMessages } : {}),
+      ...(rotateEveryMinutes !== undefined ? { rotateEveryMinutes } : {}),
+      ...(keepEpochs !== undefined ? { keepEpochs } : {}),
     });
     if (o.json) {
       printJson(r);

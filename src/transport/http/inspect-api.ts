@@ -41,8 +41,8 @@ export const INSPECT_OFF_DETAIL =
 /** The inspector page's folder: beside this module (source), else in the repository's `src`. */
 export function inspectorPageDir(): string | undefined {
   const here = fileURLToPath(new URL('.', import.meta.url));
-  // A build (`dist/transport/http/`) has the page's scripts but not its HTML and CSS: tsc copies
-  // only .js; the page then comes from the source tree the build was made from.
+  // `npm run build` copies the whole page beside the built module; a build made with bare `tsc`
+  // has only its scripts, and then the page comes from the source tree it was made from.
   const candidates = [
     join(here, 'inspector-page'),
     resolve(here, '..', '..', '..', 'src', 'transport', 'http', 'inspector-page'),
