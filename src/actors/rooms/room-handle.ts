@@ -12,7 +12,7 @@ import {
   type RoomMember,
   type RoomStateName,
 } from '../../machines/room.machine.js';
-import type { Envelope } from '../../protocol/room.codec.js';
+import type { Envelope, MemberWire, RoomWire } from '../../protocol/room.codec.js';
 import type { EventStore, RecordedEvent } from '../../store/event-store.js';
 
 export interface StoredMessage {
@@ -160,4 +160,33 @@ export async function restoreRooms(store: EventStore): Promise<RestoredRoom[]> {
     });
   }
   return out;
+}
+
+// ---- a room as the wire shows it ----
+
+export function wireMembers(ctx: { members: Readonly<Record<string, RoomMember>> }): MemberWire[] {
+  return Object.values(ctx.members).map((m) => ({
+    peerId: m.peerId,
+    name: m.name,
+    role: m.role,
+    kind: m.kind,
+    publicKey: m.publicKey,
+  }));
+}
+
+export function roomWire(h: RoomHandle): RoomWire {
+  const c = ctxOf(h);
+  return {
+    roomId: c.roomId,
+    name: c.name,
+    topic: c.topic,
+    policy: c.policy,
+    capacity: c.capacity,
+    suite: c.suite,
+    host: c.host,
+    hostName: c.hostName,
+    rotation: c.rotation,
+    epoch: c.epoch,
+    seq: c.seq,
+  };
 }

@@ -5,12 +5,7 @@
  * new epoch — delivering its key wrapped to each member — whenever someone leaves or is removed.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  hashRoomPassword,
-  inviteTokenHash,
-  newInviteToken,
-  verifyRoomPassword,
-} from '../../crypto/room.js';
+import { hashRoomPassword } from '../../crypto/room.js';
 import { AppError, type ErrorCode } from '../../errors.js';
 import {
   joinRefusal,
@@ -20,40 +15,33 @@ import {
   type RotationPolicy,
 } from '../../machines/room.machine.js';
 import type { Rotations, RotationView } from './rotations.js';
-import { sign, SignatureDomains } from '../../crypto/signature.js';
 import {
-  encodeInvite,
-  encodeRoomFrame,
-  roomBatchBody,
   type AdminRequest,
   type Envelope,
   type FetchResult,
   type JoinGrant,
   type JoinRequest,
-  type MemberWire,
   type RoomWire,
-  type Sequenced,
   type WrappedKey,
 } from '../../protocol/room.codec.js';
 import {
   addMessage,
   ctxOf,
   messagesAfter,
+  roomWire,
   stateOf,
   streamOf,
+  wireMembers,
   type RoomHandle,
 } from './room-handle.js';
 import type { RoomsCore } from './rooms-core.js';
+import { admissionOf, createInvite, refusalError } from './room-admission.js';
+import { batches, createFanOut } from './room-fanout.js';
 
-/** Largest JSON we put in one push or fetch answer (sealed bodies cap near 46 KiB). */
-const MAX_BATCH_CHARS = 40_000;
 /** Messages under one epoch key before a rotation is forced (far below the nonce budget). */
 export const PER_KEY_MESSAGE_LIMIT = 1_000_000;
-/** Batches of at least this many messages go out as one host-signed frame (see `fanOut`). */
-export const SIGNED_FRAME_MIN = 16;
 /** How long `rotate` waits for a commit before answering with the progress (202). */
 const REPORT_WAIT_MS = 2_000;
-const INVITE_TTL_MS = 24 * 3_600_000;
 
 export interface CreateRoomOptions {
   readonly name: string;
@@ -63,56 +51,6 @@ export interface CreateRoomOptions {
   readonly capacity: number;
   readonly suite: RoomSuite;
   readonly rotation?: Partial<RotationPolicy>;
-}
-
-export function wireMembers(ctx: { members: Readonly<Record<string, RoomMember>> }): MemberWire[] {
-  return Object.values(ctx.members).map((m) => ({
-    peerId: m.peerId,
-    name: m.name,
-    role: m.role,
-    kind: m.kind,
-    publicKey: m.publicKey,
-  }));
-}
-
-export function roomWire(h: RoomHandle): RoomWire {
-  const c = ctxOf(h);
-  return {
-    roomId: c.roomId,
-    name: c.name,
-    topic: c.topic,
-    policy: c.policy,
-    capacity: c.capacity,
-    suite: c.suite,
-    host: c.host,
-    hostName: c.hostName,
-    rotation: c.rotation,
-    epoch: c.epoch,
-    seq: c.seq,
-  };
-}
-
-function sizeOf(m: Sequenced): number {
-  return m.env.ct.length + m.env.sig.length + 300;
-}
-
-/** Split messages into batches that fit one sealed frame. */
-export function batches(msgs: readonly Sequenced[]): Sequenced[][] {
-  const out: Sequenced[][] = [];
-  let cur: Sequenced[] = [];
-  let size = 0;
-  for (const m of msgs) {
-    const s = sizeOf(m);
-    if (cur.length > 0 && (size + s > MAX_BATCH_CHARS || cur.length >= 500)) {
-      out.push(cur);
-      cur = [];
-      size = 0;
-    }
-    cur.push(m);
-    size += s;
-  }
-  if (cur.length > 0) out.push(cur);
-  return out;
 }
 
 export interface RoomHost {
@@ -143,11 +81,8 @@ function refuse(code: ErrorCode, detail: string): never {
 
 export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost {
   const { deps, keys, self } = core;
-  /** Messages sequenced this tick, per room: flushed once per tick to every linked member. */
-  const outbound = new Map<string, Sequenced[]>();
-  let flushScheduled = false;
+  const fanOut = createFanOut(core);
   let sequenced = 0;
-  let fanout = 0;
 
   function hosted(roomId: string): RoomHandle {
     const h = core.room(roomId);
@@ -158,62 +93,6 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
 
   function roleOf(h: RoomHandle, peerId: string): RoomMember['role'] | null {
     return ctxOf(h).members[peerId]?.role ?? null;
-  }
-
-  /**
-   * One frame body per batch, shared by every recipient: the JSON is encoded once (the session
-   * layer caches it per object) and only the per-session seal is done per member. Members
-   * without a link are skipped: they poll. Recipients are the members at flush time.
-   */
-  function flush(): void {
-    flushScheduled = false;
-    const ready = [...outbound];
-    outbound.clear();
-    // Members see (and senders are acknowledged by) only what is durable in the host's log.
-    void core
-      .durable()
-      .then(() => {
-        for (const [roomId, msgs] of ready) fanOut(roomId, msgs);
-      })
-      .catch(() => undefined);
-  }
-
-  function fanOut(roomId: string, msgs: readonly Sequenced[]): void {
-    const h = core.rooms.get(roomId);
-    if (!h || stateOf(h) !== 'active') return;
-    const recipients = Object.keys(ctxOf(h).members).filter(
-      (p) => p !== self && deps.sessions.isLinkUp(p),
-    );
-    if (recipients.length === 0) return;
-    const sessions = deps.sessions;
-    for (const batch of batches(msgs)) {
-      fanout += batch.length * recipients.length;
-      if (sessions.sendFrame && batch.length >= (deps.signedFrameMin ?? SIGNED_FRAME_MIN)) {
-        // A big batch is encoded and signed once, and every member gets the same bytes: one
-        // signature check per batch is cheap per message. A small one (light load) is sealed
-        // per member instead — a session seal is far cheaper to open than a signature to check.
-        const body = roomBatchBody({ roomId, msgs: batch });
-        const frame = encodeRoomFrame(
-          body,
-          sign(deps.identity.privateKey, SignatureDomains.roomBatch, [body]),
-        );
-        for (const peerId of recipients) sessions.sendFrame(peerId, frame);
-        continue;
-      }
-      const inner = { type: 'room.msgs', roomId, msgs: batch };
-      for (const peerId of recipients)
-        void deps.sessions.push(peerId, inner).catch(() => undefined);
-    }
-  }
-
-  function enqueue(h: RoomHandle, m: Sequenced): void {
-    const list = outbound.get(h.roomId);
-    if (list) list.push(m);
-    else outbound.set(h.roomId, [m]);
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flush);
-    }
   }
 
   function pushAll(
@@ -300,22 +179,7 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
           'this host runs --trust strict: compare fingerprints out of band, then the owner runs conclave verify <your peer id>',
         );
       const at = core.at();
-      let via: RoomPolicy = ctx.policy;
-      let inviteHash: string | undefined;
-      if (req.invite !== undefined) {
-        via = 'invite';
-        inviteHash = inviteTokenHash(req.invite);
-      } else if (ctx.policy === 'password') {
-        const stored = await keys.password(h.roomId);
-        if (
-          req.password === undefined ||
-          stored === undefined ||
-          !(await verifyRoomPassword(req.password, stored))
-        )
-          refuse('ERR_WRONG_PASSWORD', 'wrong room password');
-      } else if (ctx.policy === 'invite') {
-        refuse('ERR_INVITE_INVALID', 'this room is invite-only: ask a member for an invite code');
-      }
+      const { via, inviteHash } = await admissionOf(core, h, req);
       const member: RoomMember = {
         peerId: from,
         name: req.name,
@@ -333,13 +197,7 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
         core.publishRoom(h, 'request', { peerId: from, peerName: req.name });
         return { state: 'pending', room: roomWire(h) };
       }
-      if (why === 'banned') refuse('ERR_BANNED', 'you are banned from this room');
-      if (why === 'full') refuse('ERR_ROOM_FULL', `the room is full (${now.capacity} members)`);
-      if (why === 'invite-expired')
-        refuse('ERR_INVITE_EXPIRED', 'this invite code has expired; ask for a new one');
-      if (why === 'invite-unknown')
-        refuse('ERR_INVITE_USED', 'this invite code was already used or is not valid here');
-      if (why === 'policy') refuse('ERR_FORBIDDEN', `this room's policy is ${now.policy}`);
+      if (why !== null) throw refusalError(why, now);
       h.actor.send({ type: 'member.join', member, via, ...(inviteHash ? { inviteHash } : {}), at });
       if (!ctxOf(h).members[from]) refuse('ERR_ROOM_FULL', 'the room filled up; try later');
       const grant = await grantFor(h, from);
@@ -417,7 +275,7 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
         refuse('ERR_CONFLICT', 'the room did not accept the message');
       addMessage(h, stored);
       sequenced++;
-      enqueue(h, { seq: stored.seq, env });
+      fanOut.enqueue(h, { seq: stored.seq, env });
       core.publishMessage(h, stored);
       const after = ctxOf(h);
       const every = after.rotation.everyMessages;
@@ -435,23 +293,8 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
       if (role !== 'owner' && role !== 'admin')
         refuse('ERR_FORBIDDEN', 'only the owner or an admin can do that');
       switch (req.op) {
-        case 'invite': {
-          const { token, hash } = newInviteToken();
-          const expiresAt = new Date(core.now().getTime() + INVITE_TTL_MS).toISOString();
-          h.actor.send({ type: 'invite.create', hash, expiresAt, by: from, at: core.at() });
-          const c = ctxOf(h);
-          return {
-            code: encodeInvite({
-              roomId: h.roomId,
-              roomName: c.name,
-              host: self,
-              urls: deps.selfUrls().slice(0, 4),
-              token,
-              expiresAt,
-            }),
-            expiresAt,
-          };
-        }
+        case 'invite':
+          return createInvite(core, h, from);
         case 'kick':
           if (req.peerId === ctxOf(h).host) refuse('ERR_FORBIDDEN', 'the owner cannot be removed');
           if (role === 'admin' && roleOf(h, req.peerId) === 'admin')
@@ -538,7 +381,7 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
       return Promise.resolve();
     },
 
-    stats: () => ({ sequenced, fanout }),
+    stats: () => ({ sequenced, fanout: fanOut.deliveries() }),
   };
   return host;
 }

@@ -3,45 +3,25 @@
  * keys it wraps to us, encrypt and sign our messages, receive the host's sequence by push or by
  * polling (`after=<seq>`, one cursor), fill gaps, and follow membership and epoch changes.
  */
-import { randomBytes } from 'node:crypto';
-import { signMessage } from '../../crypto/room.js';
-import { AppError, type ErrorCode } from '../../errors.js';
+import { AppError } from '../../errors.js';
 import type { RoomMember } from '../../machines/room.machine.js';
 import {
   decodeWith,
   FetchResultSchema,
   JoinGrantSchema,
   PendingSchema,
-  MAX_TEXT_BYTES,
-  type Envelope,
   type Invite,
   type JoinGrant,
   type MemberWire,
   type RoomPush,
   type Sequenced,
 } from '../../protocol/room.codec.js';
-import type { InnerResponse } from '../../protocol/sealed.codec.js';
-import {
-  addMessage,
-  ctxOf,
-  messageBySeq,
-  stateOf,
-  streamOf,
-  type RoomHandle,
-} from './room-handle.js';
+import { addMessage, ctxOf, stateOf, streamOf, type RoomHandle } from './room-handle.js';
 import type { RoomHost } from './room-host.js';
+import { createRoomSender, failed, type SendResult } from './room-send.js';
 import { headerOf, type RoomsCore } from './rooms-core.js';
 
-const ACK_TIMEOUT_MS = 15_000;
-/** Finished sends remembered for idempotent repeats. */
-const MAX_SENT = 10_000;
-
-export interface SendResult {
-  readonly id: string;
-  readonly seq: number;
-  readonly epoch: number;
-  readonly sentAt: string;
-}
+export type { SendResult } from './room-send.js';
 
 export interface JoinTarget {
   readonly roomId: string;
@@ -63,13 +43,7 @@ export interface RoomMemberSide {
   admin(h: RoomHandle, body: Record<string, unknown>): Promise<unknown>;
 }
 
-function fail(r: InnerResponse, what: string): never {
-  const b = (r.body ?? {}) as { code?: string; detail?: string };
-  throw new AppError(
-    (b.code as ErrorCode | undefined) ?? 'ERR_PEER_UNREACHABLE',
-    b.detail ?? `${what}: the host answered ${r.status}`,
-  );
-}
+const fail = failed;
 
 function toMember(m: MemberWire, at: string): RoomMember {
   return { ...m, joinedAt: at };
@@ -77,12 +51,8 @@ function toMember(m: MemberWire, at: string): RoomMember {
 
 export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSide {
   const { deps, keys, self } = core;
-  /** Sends by `roomId|id`: in flight (joined by a repeat) and recently finished (answered again). */
-  const inFlight = new Map<string, Promise<SendResult>>();
-  const sent = new Map<string, SendResult>();
   /** The latest epoch each host told us it committed. */
   const committedEpochs = new Map<string, number>();
-  const acks = new Map<string, (a: { seq?: number; code?: string; detail?: string }) => void>();
 
   async function ask(
     h: RoomHandle | null,
@@ -148,7 +118,7 @@ export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSid
     core.counters.received++;
     core.publishMessage(h, stored);
     // Our own message, sequenced: that is its acknowledgement.
-    if (m.env.sender === self) acks.get(`${h.roomId}|${m.env.id}`)?.({ seq: m.seq });
+    if (m.env.sender === self) sender.settle(h.roomId, m.env.id, { seq: m.seq });
   }
 
   /** Take messages in order; a gap triggers a fetch from our cursor. */
@@ -162,69 +132,6 @@ export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSid
       }
       record(h, m);
     }
-  }
-
-  function sealEnvelope(h: RoomHandle, text: string, id: string): Envelope {
-    const ctx = ctxOf(h);
-    const header = {
-      roomId: h.roomId,
-      epoch: ctx.epoch,
-      sender: self,
-      id,
-      sentAt: core.at(),
-      suite: ctx.suite,
-    };
-    const plain = Buffer.from(JSON.stringify({ text }), 'utf8');
-    const ct = keys.cipher(h.roomId, ctx.epoch, self, ctx.suite).seal(header, plain);
-    const sig = signMessage(deps.identity.privateKey, header, ct);
-    return { ...header, ct: ct.toString('base64url'), sig: sig.toString('base64url') };
-  }
-
-  function awaitAck(key: string): Promise<{ seq?: number; code?: string; detail?: string }> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        acks.delete(key);
-        reject(
-          new AppError(
-            'ERR_TIMEOUT',
-            'the host did not acknowledge the message in 15 s; send again with the same id',
-          ),
-        );
-      }, ACK_TIMEOUT_MS);
-      acks.set(key, (a) => {
-        clearTimeout(timer);
-        acks.delete(key);
-        resolve(a);
-      });
-    });
-  }
-
-  /** Hand an envelope to the host: over the link (acked by push) or by sealed request. */
-  async function deliverEnvelope(h: RoomHandle, env: Envelope): Promise<number> {
-    const ctx = ctxOf(h);
-    if (ctx.isHost) {
-      const { seq } = host.sequence(self, env);
-      await core.durable();
-      return seq;
-    }
-    if (deps.sessions.isLinkUp(ctx.host)) {
-      const key = `${h.roomId}|${env.id}`;
-      const ack = awaitAck(key);
-      const how = await deps.sessions.push(ctx.host, { type: 'room.send', env });
-      if (how === 'link') {
-        const a = await ack;
-        if (a.seq !== undefined) return a.seq;
-        throw new AppError(
-          (a.code as ErrorCode | undefined) ?? 'ERR_INTERNAL',
-          a.detail ?? 'refused',
-        );
-      }
-      acks.get(key)?.({});
-      await ack;
-    }
-    const r = await ask(h, ctx.host, '/rooms/send', env);
-    if (r.status !== 200) fail(r, 'send');
-    return (r.body as { seq: number }).seq;
   }
 
   /** Switch to a later epoch whose key we hold; shred keys that left the window. */
@@ -245,37 +152,14 @@ export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSid
     return isOk;
   }
 
-  /** Seal and hand over a message not sent before. */
-  async function sendNew(h: RoomHandle, text: string, msgId: string): Promise<SendResult> {
-    const ctx = ctxOf(h);
-    if (!keys.hasEpoch(h.roomId, ctx.epoch)) {
-      await member.catchUp(h).catch(() => undefined);
-      if (!keys.hasEpoch(h.roomId, ctxOf(h).epoch))
-        throw new AppError(
-          'ERR_MISSING_KEY',
-          'this peer has not received the current room key yet; try again shortly',
-        );
-    }
-    let env = sealEnvelope(h, text, msgId);
-    let seq: number;
-    try {
-      seq = await deliverEnvelope(h, env);
-    } catch (err) {
-      // A rotation moved the room on (a removal refuses the old key at once): take the new
-      // key and send again under it, same id.
-      if (!(err instanceof AppError) || err.code !== 'ERR_CONFLICT' || ctx.isHost) throw err;
-      await member.catchUp(h);
-      if (ctxOf(h).epoch === env.epoch) throw err;
-      env = sealEnvelope(h, text, msgId);
-      seq = await deliverEnvelope(h, env);
-    }
-    if (!ctx.isHost && !deps.sessions.isLinkUp(ctx.host))
-      void member.catchUp(h).catch(() => undefined);
-    core.counters.sent++;
-    return { id: msgId, seq, epoch: env.epoch, sentAt: env.sentAt };
-  }
+  const sender = createRoomSender(core, host, {
+    ask: (h, path, body) => ask(h, ctxOf(h).host, path, body),
+    catchUp: (h) => member.catchUp(h),
+  });
 
   const member: RoomMemberSide = {
+    send: (h, text, id) => sender.send(h, text, id),
+
     async join(t, auth) {
       if (t.host === self) throw new AppError('ERR_INVALID_ARGUMENT', 'this peer hosts that room');
       const body = {
@@ -324,29 +208,6 @@ export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSid
       core.publishRoom(h, 'left');
     },
 
-    async send(h, text, id) {
-      if (stateOf(h) !== 'active')
-        throw new AppError('ERR_NOT_MEMBER', 'you are not in this room (join it first)');
-      if (Buffer.byteLength(text, 'utf8') > MAX_TEXT_BYTES)
-        throw new AppError(
-          'ERR_INVALID_ARGUMENT',
-          `a message holds at most ${MAX_TEXT_BYTES} bytes of text`,
-        );
-      const msgId = id ?? randomBytes(12).toString('base64url');
-      const key = `${h.roomId}|${msgId}`;
-      // Idempotent by id: a send in flight is joined, a finished one answered again.
-      const known = sent.get(key) ?? inFlight.get(key);
-      if (known) return known;
-      const seen = messageBySeq(h, h.byId.get(`${self}|${msgId}`) ?? -1);
-      if (seen) return { id: msgId, seq: seen.seq, epoch: seen.env.epoch, sentAt: seen.env.sentAt };
-      const work = sendNew(h, text, msgId).then((r) => {
-        sent.set(key, r);
-        if (sent.size > MAX_SENT) sent.delete(sent.keys().next().value as string);
-        return r;
-      });
-      inFlight.set(key, work);
-      return work.finally(() => inFlight.delete(key));
-    },
     onPush(from, push) {
       if (push.type === 'room.admitted') {
         const g = push.grant;
@@ -362,7 +223,7 @@ export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSid
       if (!h || ctxOf(h).isHost || ctxOf(h).host !== from) return; // only the host speaks for a room
       switch (push.type) {
         case 'room.ack':
-          acks.get(`${push.roomId}|${push.id}`)?.(push);
+          sender.settle(push.roomId, push.id, push);
           return;
         case 'room.msgs':
           if (stateOf(h) === 'active') ingest(h, push.msgs);

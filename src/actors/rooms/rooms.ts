@@ -6,20 +6,16 @@
  */
 import { AppError } from '../../errors.js';
 import { SignatureDomains, verify } from '../../crypto/signature.js';
-import type { RoomPolicy, RoomSuite, RotationPolicy } from '../../machines/room.machine.js';
+import type { RoomPolicy, RoomSuite } from '../../machines/room.machine.js';
 import {
-  AdminRequestSchema,
   decodeInvite,
   decodeWith,
-  EnvelopeSchema,
-  FetchRequestSchema,
-  JoinRequestSchema,
   RoomPushSchema,
-  RoomRefSchema,
   decodeRoomFrame,
   type AdvertisedRoomLike,
 } from '../../protocol/room.codec.js';
 import type { InnerPush, InnerRequest, InnerResponse } from '../../protocol/sealed.codec.js';
+import { dispatchRoomRequest } from './room-requests.js';
 import { resolvePeerId } from '../peer-directory.js';
 import { ctxOf, messagesAfter, stateOf, type RoomHandle } from './room-handle.js';
 import { restoreRooms, addMessage } from './room-handle.js';
@@ -30,36 +26,8 @@ import { createRoomMember, type SendResult } from './room-member.js';
 import { createRoomsCore, type MessageView, type RoomsDeps } from './rooms-core.js';
 
 export type { RoomsDeps, MessageView } from './rooms-core.js';
-
-export interface RoomView {
-  readonly roomId: string;
-  readonly name: string;
-  readonly topic: string;
-  readonly host: string;
-  readonly hostName: string;
-  readonly policy: RoomPolicy;
-  readonly capacity: number | null;
-  readonly suite: RoomSuite | null;
-  readonly members: number | null;
-  readonly epoch: number | null;
-  readonly seq: number | null;
-  readonly joined: boolean;
-  readonly state: string;
-  readonly role: string | null;
-  readonly pending?: ReadonlyArray<{ peerId: string; name: string }>;
-  readonly rotation?: RotationPolicy;
-  /** The key rotation in progress (host). */
-  readonly rotating?: RotationView | null;
-}
-
-export interface MemberView {
-  readonly peerId: string;
-  readonly name: string;
-  readonly role: string;
-  readonly epoch: number;
-  readonly online: boolean;
-  readonly joinedAt: string;
-}
+export type { RoomView, MemberView } from './room-views.js';
+import { discoveredRooms, roomView, type MemberView, type RoomView } from './room-views.js';
 
 export interface Rooms {
   list(): RoomView[];
@@ -108,23 +76,6 @@ export interface Rooms {
   close(): void;
 }
 
-const ok = (body: unknown = {}): InnerResponse => ({ status: 200, body });
-const bad = (detail: string): InnerResponse => ({
-  status: 400,
-  body: { code: 'ERR_INVALID_MESSAGE', detail },
-});
-
-function errorResponse(err: unknown): InnerResponse {
-  if (err instanceof AppError) {
-    const status = err.code === 'ERR_NOT_FOUND' ? 404 : err.code === 'ERR_TIMEOUT' ? 504 : 403;
-    return { status, body: { code: err.code, detail: err.message } };
-  }
-  return {
-    status: 500,
-    body: { code: 'ERR_INTERNAL', detail: 'the host could not process the request' },
-  };
-}
-
 export function createRooms(deps: RoomsDeps): Rooms {
   const keys = createRoomKeys(deps.keystore);
   const core = createRoomsCore(deps, keys);
@@ -135,60 +86,9 @@ export function createRooms(deps: RoomsDeps): Rooms {
   const policyTimer = setInterval(() => host.checkPolicies(), 5_000);
   policyTimer.unref();
 
-  function view(h: RoomHandle): RoomView {
-    const c = ctxOf(h);
-    const me = c.members[self];
-    return {
-      roomId: h.roomId,
-      name: c.name,
-      topic: c.topic,
-      host: c.host,
-      hostName: c.hostName,
-      policy: c.policy,
-      capacity: c.capacity,
-      suite: c.suite,
-      members: Object.keys(c.members).length,
-      epoch: c.epoch,
-      seq: c.seq,
-      joined: stateOf(h) === 'active' && me !== undefined,
-      state: stateOf(h),
-      role: me?.role ?? null,
-      rotation: c.rotation,
-      ...(c.isHost
-        ? {
-            pending: Object.values(c.pending).map((p) => ({ peerId: p.peerId, name: p.name })),
-            rotating: rotations.running(h.roomId) ?? null,
-          }
-        : {}),
-    };
-  }
-
-  function discovered(): Array<RoomView & { urls: readonly string[] }> {
-    const out: Array<RoomView & { urls: readonly string[] }> = [];
-    for (const p of deps.directory()) {
-      for (const r of p.rooms) {
-        if (core.rooms.has(r.roomId)) continue;
-        out.push({
-          roomId: r.roomId,
-          name: r.name,
-          topic: '',
-          host: p.peerId,
-          hostName: p.name ?? '?',
-          policy: r.policy as RoomPolicy,
-          capacity: null,
-          suite: null,
-          members: null,
-          epoch: null,
-          seq: null,
-          joined: false,
-          state: 'discovered',
-          role: null,
-          urls: p.urls,
-        });
-      }
-    }
-    return out;
-  }
+  const view = (h: RoomHandle): RoomView => roomView(h, self, (id) => rotations.running(id));
+  const discovered = (): Array<RoomView & { urls: readonly string[] }> =>
+    discoveredRooms(deps.directory(), core.rooms);
 
   /** A local room by id or unique name (prefix of the id allowed). */
   function local(ref: string): RoomHandle {
@@ -204,49 +104,6 @@ export function createRooms(deps: RoomsDeps): Rooms {
         `${byName.length} rooms are named "${ref}"; use the room id`,
       );
     throw new AppError('ERR_NOT_FOUND', `no room "${ref}" on this peer (see conclave room list)`);
-  }
-
-  async function dispatch(from: string, inner: InnerRequest): Promise<InnerResponse> {
-    try {
-      switch (inner.path) {
-        case '/rooms/join': {
-          const r = decodeWith(JoinRequestSchema, inner.body);
-          if (!r.ok) return bad(r.error.detail);
-          const out = await host.join(from, r.value);
-          await core.durable();
-          return out.state === 'pending'
-            ? { status: 202, body: { state: 'pending', room: out.room } }
-            : ok(out.grant);
-        }
-        case '/rooms/leave': {
-          const r = decodeWith(RoomRefSchema, inner.body);
-          if (!r.ok) return bad(r.error.detail);
-          await host.leave(from, r.value.roomId);
-          return ok();
-        }
-        case '/rooms/fetch': {
-          const r = decodeWith(FetchRequestSchema, inner.body);
-          if (!r.ok) return bad(r.error.detail);
-          return ok(await host.fetch(from, r.value.roomId, r.value.after, r.value.limit));
-        }
-        case '/rooms/send': {
-          const r = decodeWith(EnvelopeSchema, inner.body);
-          if (!r.ok) return bad(r.error.detail);
-          const seq = host.sequence(from, r.value);
-          await core.durable();
-          return ok(seq);
-        }
-        case '/rooms/admin': {
-          const r = decodeWith(AdminRequestSchema, inner.body);
-          if (!r.ok) return bad(r.error.detail);
-          return ok(await host.admin(from, r.value));
-        }
-        default:
-          return { status: 404, body: { code: 'ERR_NOT_FOUND', detail: 'no such room request' } };
-      }
-    } catch (err) {
-      return errorResponse(err);
-    }
   }
 
   const rooms: Rooms = {
@@ -403,7 +260,7 @@ export function createRooms(deps: RoomsDeps): Rooms {
 
     handleRequest(from, inner) {
       if (!inner.path.startsWith('/rooms/')) return undefined;
-      return dispatch(from, inner);
+      return dispatchRoomRequest(host, core, from, inner);
     },
 
     handlePush(from, inner) {

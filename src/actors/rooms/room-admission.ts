@@ -1,0 +1,87 @@
+/**
+ * Whether a join request may come in, before the room machine's own guard (bans, capacity, invite
+ * expiry) decides: the credentials the room's policy asks for, checked on the host — an invite
+ * token (its hash is what the machine knows), or the password against its scrypt hash in the
+ * keystore — the stable error for each way the machine can refuse, and the invites themselves.
+ */
+import { inviteTokenHash, newInviteToken, verifyRoomPassword } from '../../crypto/room.js';
+import { AppError } from '../../errors.js';
+import type { joinRefusal, RoomContext, RoomPolicy } from '../../machines/room.machine.js';
+import { encodeInvite, type JoinRequest } from '../../protocol/room.codec.js';
+import { ctxOf, type RoomHandle } from './room-handle.js';
+import type { RoomsCore } from './rooms-core.js';
+
+/** How the joiner comes in (`via`) and, with an invite, the token's hash. */
+export async function admissionOf(
+  core: RoomsCore,
+  h: RoomHandle,
+  req: JoinRequest,
+): Promise<{ via: RoomPolicy; inviteHash?: string }> {
+  const ctx = ctxOf(h);
+  if (req.invite !== undefined) return { via: 'invite', inviteHash: inviteTokenHash(req.invite) };
+  if (ctx.policy === 'password') {
+    const stored = await core.keys.password(h.roomId);
+    if (
+      req.password === undefined ||
+      stored === undefined ||
+      !(await verifyRoomPassword(req.password, stored))
+    )
+      throw new AppError('ERR_WRONG_PASSWORD', 'wrong room password');
+  } else if (ctx.policy === 'invite') {
+    throw new AppError(
+      'ERR_INVITE_INVALID',
+      'this room is invite-only: ask a member for an invite code',
+    );
+  }
+  return { via: ctx.policy };
+}
+
+/** The error a joiner gets for each way the machine refuses. */
+export function refusalError(
+  why: NonNullable<ReturnType<typeof joinRefusal>>,
+  ctx: RoomContext,
+): AppError {
+  switch (why) {
+    case 'banned':
+      return new AppError('ERR_BANNED', 'you are banned from this room');
+    case 'full':
+      return new AppError('ERR_ROOM_FULL', `the room is full (${ctx.capacity} members)`);
+    case 'invite-expired':
+      return new AppError('ERR_INVITE_EXPIRED', 'this invite code has expired; ask for a new one');
+    case 'invite-unknown':
+      return new AppError(
+        'ERR_INVITE_USED',
+        'this invite code was already used or is not valid here',
+      );
+    case 'member':
+      return new AppError('ERR_CONFLICT', 'already a member');
+    case 'policy':
+      return new AppError('ERR_FORBIDDEN', `this room's policy is ${ctx.policy}`);
+  }
+}
+
+/** How long an invite code stays valid. */
+const INVITE_TTL_MS = 24 * 3_600_000;
+
+/**
+ * A single-use invite: the host records the token's hash (with its expiry) and hands out a code
+ * that carries the room, the host's fingerprint and addresses, and the token.
+ */
+export function createInvite(
+  core: RoomsCore,
+  h: RoomHandle,
+  by: string,
+): { code: string; expiresAt: string } {
+  const { token, hash } = newInviteToken();
+  const expiresAt = new Date(core.now().getTime() + INVITE_TTL_MS).toISOString();
+  h.actor.send({ type: 'invite.create', hash, expiresAt, by, at: core.at() });
+  const code = encodeInvite({
+    roomId: h.roomId,
+    roomName: ctxOf(h).name,
+    host: core.self,
+    urls: core.deps.selfUrls().slice(0, 4),
+    token,
+    expiresAt,
+  });
+  return { code, expiresAt };
+}
