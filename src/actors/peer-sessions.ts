@@ -269,9 +269,9 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
         link.close(4404, 'unknown session');
         return;
       }
-      // The link proves nothing by itself: frames that do not open under the session's keys are
-      // dropped by handlePush, so a stranger on the link can neither read nor inject.
-      delivery.attach(entry, link);
+      // A link proves nothing by itself: it replaces the session's link only once its first
+      // frame opens under the session's keys, and later frames that do not open are dropped.
+      delivery.attachWhenProven(entry, link);
     },
     async connect(target) {
       const suites =
@@ -329,7 +329,7 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
       let linkState: 'up' | 'down' = 'down';
       try {
         if (init.links === false) throw new Error('links are off');
-        delivery.attach(entry, await connectLink(target.url, outcome.session.sid));
+        delivery.attachAndProve(entry, await connectLink(target.url, outcome.session.sid));
         linkState = 'up';
       } catch {
         entry.session.setLink('down'); // sealed requests and polling still work

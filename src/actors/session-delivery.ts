@@ -32,6 +32,10 @@ export interface Entry {
   rekeying?: Promise<void> | undefined;
 }
 
+/** The first frame a requester sends on a new link: a sealed push that proves the session. */
+const LINK_HELLO = 'link.hello';
+/** How long a new link may stay unproven before it is closed. */
+const LINK_PROOF_MS = 5_000;
 /** Most push frames kept for a requester that polls. */
 const MAX_OUTBOX = 256;
 /** How often a requester without a link polls for pushes. */
@@ -60,7 +64,10 @@ export interface DeliveryHooks {
 }
 
 export interface Delivery {
-  attach(entry: Entry, link: Link): void;
+  /** Responder: a link the requester opened, attached once its first frame proves the session. */
+  attachWhenProven(entry: Entry, link: Link): void;
+  /** Requester: attach the link it opened and send the proof. */
+  attachAndProve(entry: Entry, link: Link): void;
   deliver(entry: Entry, inner: InnerPush): Promise<'link' | 'request' | 'queued'>;
   poll(entry: Entry): Promise<number>;
   schedulePoll(entry: Entry): void;
@@ -92,6 +99,7 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
   }
 
   function onPush(entry: Entry, inner: InnerPush): void {
+    if (inner.type === LINK_HELLO) return; // proof of a new link, nothing to deliver
     if (inner.type === 'ping' && typeof inner.n === 'number') {
       void deliver(entry, { type: 'pong', n: inner.n }).catch(() => undefined);
     } else if (inner.type === 'pong' && typeof inner.n === 'number') {
@@ -149,10 +157,53 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
     return frames.length;
   }
 
+  /**
+   * The responder's side of a new link: it replaces the session's link only once its first frame
+   * opens under the session's keys (the requester sends a sealed `link.hello` first). A stranger
+   * who learned the session id can therefore not take the link over; it is closed unproven.
+   */
+  function attachWhenProven(entry: Entry, link: Link): void {
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (!settled) link.close(4401, 'no proof of the session');
+    }, LINK_PROOF_MS);
+    timer.unref();
+    const sub = link.frames$.subscribe({
+      next: (frame) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        sub?.unsubscribe();
+        let inner: InnerPush;
+        try {
+          if (frame[0] !== PUSH_FRAME_VERSION) throw new Error('not sealed');
+          inner = entry.session.openPush(frame);
+        } catch {
+          link.close(4401, 'not this session');
+          return;
+        }
+        if (!hooks.isCurrent(entry)) {
+          link.close(1000, 'session gone');
+          return;
+        }
+        attach(entry, link);
+        onPush(entry, inner);
+      },
+    });
+  }
+
+  /** The requester's side: attach, and prove the link to the responder at once. */
+  function attachAndProve(entry: Entry, link: Link): void {
+    attach(entry, link);
+    link.send(entry.session.sealPush({ type: LINK_HELLO }));
+  }
+
   function attach(entry: Entry, link: Link): void {
     entry.link?.close(1000, 'replaced');
     entry.link = link;
     entry.session.setLink('up');
+    // Frames queued for a poll while there was no (proven) link go out on it now, in order.
+    for (const frame of entry.outbox.splice(0)) link.send(frame);
     link.frames$.subscribe({ next: (f) => handlePush(entry, f) });
     void link.closed.then(() => {
       if (entry.link === link) {
@@ -258,5 +309,14 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
     }
   }
 
-  return { attach, deliver, poll, schedulePoll, sendSealed, rekeyIfDue, answer };
+  return {
+    attachWhenProven,
+    attachAndProve,
+    deliver,
+    poll,
+    schedulePoll,
+    sendSealed,
+    rekeyIfDue,
+    answer,
+  };
 }

@@ -9,6 +9,7 @@ import type { SpawnActor } from '../../src/actors/handshake/types.js';
 import { createPeerSessions, type PeerSessions } from '../../src/actors/peer-sessions.js';
 import { generateIdentity } from '../../src/crypto/index.js';
 import type { InnerPush } from '../../src/protocol/sealed.codec.js';
+import { connectLink } from '../../src/transport/ws/peer-link.js';
 import { serveSessions } from '../support/session-api.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -48,11 +49,23 @@ const epochOf = (s: PeerSessions, peerId: string): number =>
   (s.sessionView(peerId) as { epoch: number } | null)?.epoch ?? -1;
 
 describe('re-keying a session whose traffic is all on the link', () => {
+  it('delivers what the responder pushed before the link was proven, in order', async () => {
+    const a = await node('a');
+    const b = await node('b');
+    await a.sessions.connect({ url: b.url, expectedPeerId: b.identity.fingerprint });
+    for (let i = 0; i < 5; i++)
+      await b.sessions.push(a.identity.fingerprint, { type: 'test.frame', n: i });
+    await until(() => a.received.length === 5, 'the five frames');
+    expect(a.received.map((p) => p.n)).toEqual([0, 1, 2, 3, 4]);
+  }, 30_000);
+
   it('re-keys while the responder pushes many frames, and every frame arrives', async () => {
     const a = await node('a');
     const b = await node('b');
     const c = await a.sessions.connect({ url: b.url, expectedPeerId: b.identity.fingerprint });
     expect(c.link).toBe('up');
+    // the responder takes the link once its first frame proves the session
+    await until(() => b.sessions.isLinkUp(a.identity.fingerprint), 'the link proven on b');
     const total = 300;
     for (let i = 0; i < total; i++) {
       expect(await b.sessions.push(a.identity.fingerprint, { type: 'test.frame', n: i })).toBe(
@@ -85,4 +98,19 @@ describe('re-keying a session whose traffic is all on the link', () => {
     await until(() => b.received.length === 200, '200 frames');
     expect(epochOf(b.sessions, a.identity.fingerprint)).toBeGreaterThan(2);
   }, 60_000);
+
+  it('keeps the genuine link when a stranger who knows the session id opens another one', async () => {
+    const a = await node('a');
+    const b = await node('b');
+    const c = await a.sessions.connect({ url: b.url, expectedPeerId: b.identity.fingerprint });
+    await until(() => b.sessions.isLinkUp(a.identity.fingerprint), 'the link proven on b');
+    const stranger = await connectLink(b.url, c.sessionId);
+    stranger.send(Buffer.from([1, ...new Array<number>(40).fill(7)])); // not sealed for the session
+    await stranger.closed; // refused: its first frame does not open under the session's keys
+    expect(b.sessions.isLinkUp(a.identity.fingerprint)).toBe(true);
+    expect(await b.sessions.push(a.identity.fingerprint, { type: 'test.frame', n: 1 })).toBe(
+      'link',
+    );
+    await until(() => a.received.length === 1, 'the frame over the genuine link');
+  }, 30_000);
 });
