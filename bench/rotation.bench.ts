@@ -202,13 +202,16 @@ const bench: BenchModule = {
       report(
         row(`n=${n}: every member holds the key`, r.heldMs, heldLimit, `${r.heldMs.toFixed(1)} ms`),
       );
+      // T6 sets a commit budget for 1000 members only; smaller rooms are reported, not judged.
       report(
-        row(
-          `n=${n}: full commit (all acked)`,
-          r.commitMs,
-          n === 1000 ? 250 : Math.max(heldLimit * 2, 20),
-          `${r.commitMs.toFixed(1)} ms`,
-        ),
+        n === 1000
+          ? row(`n=${n}: full commit (all acked)`, r.commitMs, 250, `${r.commitMs.toFixed(1)} ms`)
+          : {
+              section: 'rotation',
+              name: `n=${n}: full commit (all acked)`,
+              ours: toRate(1000 / r.commitMs),
+              note: `${r.commitMs.toFixed(1)} ms (no target below 1000 members)`,
+            },
       );
       rooms.close();
     }

@@ -15,17 +15,9 @@
  * sockets.close();
  */
 import type { IncomingMessage, Server } from 'node:http';
-import type { Duplex } from 'node:stream';
-import type { Subscription } from 'rxjs';
-import { WebSocket, WebSocketServer } from 'ws';
 import type { ErrorCode } from '../../errors.js';
 import { INSPECT_OFF_DETAIL, INSPECT_WS_PATH, type InspectionSource } from '../http/inspect-api.js';
-import {
-  checkLocalUpgrade,
-  claimUpgradePath,
-  refuseUpgrade,
-  shouldRefuseUnknown,
-} from './local-upgrade.js';
+import { attachFeedSocket, checkLocalUpgrade, type FeedSocketServer } from './local-upgrade.js';
 
 export interface InspectSocketDeps {
   readonly token: string;
@@ -37,12 +29,7 @@ export interface InspectSocketDeps {
   readonly maxBufferedBytes?: number;
 }
 
-export interface InspectSocketServer {
-  /** Clients connected now. */
-  readonly clients: number;
-  /** Disconnect every client and stop answering upgrades. */
-  close(): void;
-}
+export type InspectSocketServer = FeedSocketServer;
 
 /** Why an upgrade is refused, or undefined when it may proceed. */
 function checkUpgrade(
@@ -57,64 +44,15 @@ function checkUpgrade(
 }
 
 export function attachInspectSocket(server: Server, deps: InspectSocketDeps): InspectSocketServer {
-  const maxBuffered = deps.maxBufferedBytes ?? 4 * 1024 * 1024;
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: 4 * 1024,
-    perMessageDeflate: false,
-  });
-  const subscriptions = new Set<Subscription>();
-
-  const serve = (ws: WebSocket, source: InspectionSource): void => {
-    ws.on('error', () => undefined);
-    ws.on('message', () => undefined);
-    const sub = source.events$().subscribe({
-      next(record) {
-        if (ws.readyState !== WebSocket.OPEN) return;
-        ws.send(JSON.stringify(record));
-        if (ws.bufferedAmount > maxBuffered) ws.terminate();
-      },
-      complete() {
-        ws.close(1001, 'the peer is stopping');
-      },
-    });
-    subscriptions.add(sub);
-    ws.once('close', () => {
-      sub.unsubscribe();
-      subscriptions.delete(sub);
-    });
-  };
-
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    if (url.pathname !== INSPECT_WS_PATH) {
-      if (shouldRefuseUnknown(server, INSPECT_WS_PATH, url.pathname))
-        refuseUpgrade(socket, 'ERR_NOT_FOUND', 'no WebSocket here');
-      return;
-    }
-    const refusal = checkUpgrade(req, url, deps);
-    const source = deps.source;
-    if (refusal !== undefined || source === undefined) {
-      const [code, detail] = refusal ?? ['ERR_INSPECT_OFF', INSPECT_OFF_DETAIL];
-      refuseUpgrade(socket, code, detail);
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, source));
-  };
-  server.on('upgrade', onUpgrade);
-  const release = claimUpgradePath(server, INSPECT_WS_PATH);
-
-  return {
-    get clients() {
-      return wss.clients.size;
+  return attachFeedSocket(
+    server,
+    INSPECT_WS_PATH,
+    (req, url) => {
+      const refusal = checkUpgrade(req, url, deps);
+      if (refusal !== undefined || deps.source === undefined)
+        return refusal ?? ['ERR_INSPECT_OFF', INSPECT_OFF_DETAIL];
+      return deps.source.events$();
     },
-    close() {
-      server.off('upgrade', onUpgrade);
-      release();
-      for (const sub of subscriptions) sub.unsubscribe();
-      subscriptions.clear();
-      for (const client of wss.clients) client.terminate();
-      wss.close();
-    },
-  };
+    deps.maxBufferedBytes,
+  );
 }

@@ -9,16 +9,9 @@
  * const ws = new WebSocket(`ws://127.0.0.1:7401/api/events/ws?token=${token}&after=42`);
  * ws.on('message', (text) => console.log(JSON.parse(String(text))));
  */
-import type { IncomingMessage, Server } from 'node:http';
-import type { Duplex } from 'node:stream';
-import type { Observable, Subscription } from 'rxjs';
-import { WebSocket, WebSocketServer } from 'ws';
-import {
-  checkLocalUpgrade,
-  claimUpgradePath,
-  refuseUpgrade,
-  shouldRefuseUnknown,
-} from './local-upgrade.js';
+import type { Server } from 'node:http';
+import type { Observable } from 'rxjs';
+import { attachFeedSocket, checkLocalUpgrade, type FeedSocketServer } from './local-upgrade.js';
 
 export const EVENTS_WS_PATH = '/api/events/ws';
 
@@ -40,66 +33,16 @@ export interface LocalEventsSocketDeps {
 export function attachLocalEventsSocket(
   server: Server,
   deps: LocalEventsSocketDeps,
-): { readonly clients: number; close(): void } {
-  const maxBuffered = deps.maxBufferedBytes ?? 4 * 1024 * 1024;
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: 4 * 1024,
-    perMessageDeflate: false,
-  });
-  const subscriptions = new Set<Subscription>();
-
-  const serve = (ws: WebSocket, after: number): void => {
-    ws.on('error', () => undefined);
-    ws.on('message', () => undefined);
-    const sub = deps.feed(after).subscribe({
-      next(e) {
-        if (ws.readyState !== WebSocket.OPEN) return;
-        ws.send(JSON.stringify(e));
-        if (ws.bufferedAmount > maxBuffered) ws.terminate();
-      },
-      complete() {
-        ws.close(1001, 'the peer is stopping');
-      },
-    });
-    subscriptions.add(sub);
-    ws.once('close', () => {
-      sub.unsubscribe();
-      subscriptions.delete(sub);
-    });
-  };
-
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    if (url.pathname !== EVENTS_WS_PATH) {
-      if (shouldRefuseUnknown(server, EVENTS_WS_PATH, url.pathname))
-        refuseUpgrade(socket, 'ERR_NOT_FOUND', 'no WebSocket here');
-      return;
-    }
-    const refusal = checkLocalUpgrade(req, url, deps.token, deps.getPort(), EVENTS_WS_PATH);
-    if (refusal) {
-      refuseUpgrade(socket, ...refusal);
-      return;
-    }
-    const after = Number(url.searchParams.get('after') ?? 0);
-    wss.handleUpgrade(req, socket, head, (ws) =>
-      serve(ws, Number.isInteger(after) && after >= 0 ? after : 0),
-    );
-  };
-  server.on('upgrade', onUpgrade);
-  const release = claimUpgradePath(server, EVENTS_WS_PATH);
-
-  return {
-    get clients() {
-      return wss.clients.size;
+): FeedSocketServer {
+  return attachFeedSocket(
+    server,
+    EVENTS_WS_PATH,
+    (req, url) => {
+      const refusal = checkLocalUpgrade(req, url, deps.token, deps.getPort(), EVENTS_WS_PATH);
+      if (refusal) return refusal;
+      const after = Number(url.searchParams.get('after') ?? 0);
+      return deps.feed(Number.isInteger(after) && after >= 0 ? after : 0);
     },
-    close() {
-      server.off('upgrade', onUpgrade);
-      release();
-      for (const sub of subscriptions) sub.unsubscribe();
-      subscriptions.clear();
-      for (const client of wss.clients) client.terminate();
-      wss.close();
-    },
-  };
+    deps.maxBufferedBytes,
+  );
 }

@@ -8,8 +8,10 @@
  * const refusal = checkLocalUpgrade(req, url, token, port, '/api/events/ws');
  * if (refusal) return refuseUpgrade(socket, ...refusal);
  */
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Observable, Subscription } from 'rxjs';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { ErrorCode } from '../../errors.js';
 import { bearerToken, isLoopbackHost, tokenMatches } from '../http/local-guards.js';
 import { statusOf } from '../http/problem.js';
@@ -84,4 +86,85 @@ export function claimUpgradePath(server: object, path: string): () => void {
 export function shouldRefuseUnknown(server: object, path: string, requested: string): boolean {
   const list = claims.get(server) ?? [];
   return !list.includes(requested) && list[0] === path;
+}
+
+/** A listen-only feed socket server on one path of the local API server. */
+export interface FeedSocketServer {
+  /** Clients connected now. */
+  readonly clients: number;
+  /** Disconnect every client and stop answering upgrades. */
+  close(): void;
+}
+
+/**
+ * Serve `path` on `server` as a listen-only WebSocket feed: `admit` checks an upgrade and gives
+ * the records to send (one JSON text frame each) or the refusal; what clients send is ignored,
+ * frames are capped, and a client that falls behind by more than `maxBufferedBytes` is cut off.
+ *
+ * @example
+ * attachFeedSocket(api.server, '/api/events/ws', (req, url) => checkLocalUpgrade(…) ?? feed$);
+ */
+export function attachFeedSocket(
+  server: Server,
+  path: string,
+  admit: (req: IncomingMessage, url: URL) => [ErrorCode, string] | Observable<unknown>,
+  maxBufferedBytes = 4 * 1024 * 1024,
+): FeedSocketServer {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 4 * 1024,
+    perMessageDeflate: false,
+  });
+  const subscriptions = new Set<Subscription>();
+
+  const serve = (ws: WebSocket, records$: Observable<unknown>): void => {
+    ws.on('error', () => undefined);
+    ws.on('message', () => undefined);
+    const sub = records$.subscribe({
+      next(record) {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        ws.send(JSON.stringify(record));
+        if (ws.bufferedAmount > maxBufferedBytes) ws.terminate();
+      },
+      complete() {
+        ws.close(1001, 'the peer is stopping');
+      },
+    });
+    subscriptions.add(sub);
+    ws.once('close', () => {
+      sub.unsubscribe();
+      subscriptions.delete(sub);
+    });
+  };
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname !== path) {
+      if (shouldRefuseUnknown(server, path, url.pathname))
+        refuseUpgrade(socket, 'ERR_NOT_FOUND', 'no WebSocket here');
+      return;
+    }
+    const admitted = admit(req, url);
+    if (Array.isArray(admitted)) {
+      refuseUpgrade(socket, ...admitted);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, admitted));
+  };
+  server.on('upgrade', onUpgrade);
+  const release = claimUpgradePath(server, path);
+
+  return {
+    get clients() {
+      return wss.clients.size;
+    },
+    close() {
+      server.off('upgrade', onUpgrade);
+      release();
+      for (const sub of subscriptions) sub.unsubscribe();
+      subscriptions.clear();
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+    },
+  };
 }
