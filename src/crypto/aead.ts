@@ -25,6 +25,31 @@ export const GCM_TAG_LENGTH = 16;
 /** Always passed to Node: without it, Node accepts 4..15-byte tags. */
 const TAG_OPTIONS = { authTagLength: 16 } as const;
 
+/** Random nonces drawn from the CSPRNG in blocks: one `randomFillSync` per 256 nonces. */
+const noncePool = Buffer.alloc(GCM_NONCE_LENGTH * 256);
+let noncePoolAt = noncePool.length;
+
+/**
+ * Write a fresh random 96-bit nonce at `out[at, at + 12)`, for keys that seal few messages each
+ * (a KEK wraps one key per epoch), where a counter would need state kept across restarts. The
+ * CSPRNG is called once per 256 nonces (one call per nonce costs more than the GCM seal itself);
+ * each nonce is wiped from the pool as it is handed out, so none is handed out twice.
+ *
+ * @example
+ * const sealed = Buffer.allocUnsafe(12 + 32 + 16);
+ * fillRandomNonce(sealed, 0);
+ */
+export function fillRandomNonce(out: Uint8Array, at = 0): void {
+  if (noncePoolAt >= noncePool.length) {
+    randomFillSync(noncePool);
+    noncePoolAt = 0;
+  }
+  const end = noncePoolAt + GCM_NONCE_LENGTH;
+  out.set(noncePool.subarray(noncePoolAt, end), at);
+  noncePool.fill(0, noncePoolAt, end);
+  noncePoolAt = end;
+}
+
 /**
  * Build an `Aead` for a 32-byte key and the room's suite.
  *

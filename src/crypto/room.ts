@@ -10,10 +10,16 @@
  * signature but cannot read or forge; a member cannot post as another (the signature is the
  * sender's, and the sender's key is bound to its peer id by the fingerprint).
  */
-import { randomBytes, scrypt, type KeyObject } from 'node:crypto';
+import { createCipheriv, randomBytes, scrypt, type KeyObject } from 'node:crypto';
 import { AppError } from '../errors.js';
-import type { AeadSuite } from './aead-types.js';
-import { createAead, gcmOpen, gcmSeal, GCM_NONCE_LENGTH } from './aead.js';
+import { checkAeadKey, type AeadSuite } from './aead-types.js';
+import {
+  createAead,
+  fillRandomNonce,
+  gcmOpen,
+  GCM_NONCE_LENGTH,
+  GCM_TAG_LENGTH,
+} from './aead.js';
 import { constantTimeEqual, encodeFields, fromBase64Url, toBase64Url } from './bytes.js';
 import { sha256 } from './hash.js';
 import { hkdfSha256, Labels } from './hkdf.js';
@@ -53,8 +59,58 @@ export function wrapEpochKey(
   memberId: string,
   epochKey: Uint8Array,
 ): Buffer {
-  const nonce = randomBytes(GCM_NONCE_LENGTH);
-  return Buffer.concat([nonce, gcmSeal(kek, nonce, epochKey, wrapAad(roomId, epoch, memberId))]);
+  return createEpochKeyWrapper(roomId, epoch, epochKey)(kek, memberId);
+}
+
+const WRAP_TAG = { authTagLength: GCM_TAG_LENGTH } as const;
+
+/** Wraps one epoch key to one member: `wrapEpochKey` with the room, epoch and key bound. */
+export type EpochKeyWrapper = (kek: Uint8Array, memberId: string) => Buffer;
+
+/**
+ * `wrapEpochKey` for one epoch key and many members (a rotation): the AAD up to the member id is
+ * encoded once, and the output is laid out in one buffer. The result is exactly what
+ * `wrapEpochKey` makes. The wrapper holds `epochKey` (not a copy): wipe it after the last wrap.
+ *
+ * @example
+ * const wrapTo = createEpochKeyWrapper(roomId, epoch, epochKey);
+ * const wrapped = members.map((m) => wrapTo(kekOf(m), m));
+ */
+export function createEpochKeyWrapper(
+  roomId: string,
+  epoch: number,
+  epochKey: Uint8Array,
+): EpochKeyWrapper {
+  if (epochKey.byteLength !== ROOM_KEY_LENGTH)
+    throw new AppError('ERR_CRYPTO_INPUT', 'epoch key must be 32 bytes');
+  // encodeFields(label, [roomId, epoch, memberId]) = prefix ‖ tag ‖ u32 length ‖ memberId: the
+  // prefix comes from encoding an empty last string and dropping its 5-byte (empty) field.
+  const withEmpty = wrapAad(roomId, epoch, '');
+  const prefixLength = withEmpty.length - 4;
+  // One scratch AAD, rewritten per member (`setAAD` copies it into the cipher at once).
+  let aad = Buffer.alloc(prefixLength + 4 + 64);
+  withEmpty.copy(aad, 0, 0, prefixLength);
+  return (kek, memberId) => {
+    checkAeadKey(kek);
+    if (/\p{Surrogate}/u.test(memberId))
+      throw new AppError('ERR_INVALID_ARGUMENT', 'member id is not well-formed UTF-16');
+    const idLength = Buffer.byteLength(memberId, 'utf8');
+    if (aad.length < prefixLength + 4 + idLength) {
+      const bigger = Buffer.alloc(prefixLength + 4 + idLength);
+      aad.copy(bigger, 0, 0, prefixLength);
+      aad = bigger;
+    }
+    aad.writeUInt32BE(idLength, prefixLength);
+    aad.write(memberId, prefixLength + 4, 'utf8');
+    const out = Buffer.allocUnsafe(GCM_NONCE_LENGTH + ROOM_KEY_LENGTH + GCM_TAG_LENGTH);
+    fillRandomNonce(out, 0);
+    const cipher = createCipheriv('aes-256-gcm', kek, out.subarray(0, GCM_NONCE_LENGTH), WRAP_TAG);
+    cipher.setAAD(aad.subarray(0, prefixLength + 4 + idLength));
+    let at = GCM_NONCE_LENGTH + cipher.update(epochKey).copy(out, GCM_NONCE_LENGTH);
+    at += cipher.final().copy(out, at);
+    cipher.getAuthTag().copy(out, at);
+    return out;
+  };
 }
 
 /** Open a wrapped epoch key; `ERR_DECRYPT_FAILED` when it was not made for this member/room/epoch. */

@@ -126,7 +126,9 @@ export type RoomEvent =
   | { type: 'epoch.advance'; epoch: number; reason: string; mandatory: boolean; at: string }
   | { type: 'epoch.learn'; epoch: number; at: string }
   | ({ type: 'message.sequence' } & MessageFacts)
-  | ({ type: 'message.receive' } & MessageFacts);
+  | ({ type: 'message.receive' } & MessageFacts)
+  /** Member: the host no longer holds messages up to `through` (its history window moved on). */
+  | { type: 'messages.skip'; through: number; at: string };
 
 /** Most open invites a room keeps (expired ones are pruned when a new one is made). */
 export const MAX_INVITES = 256;
@@ -251,6 +253,8 @@ export const roomMachine = setup({
       ((event.type === 'message.sequence' && context.isHost) ||
         (event.type === 'message.receive' && !context.isHost)) &&
       event.seq === context.seq + 1,
+    isSkipForward: ({ context, event }) =>
+      event.type === 'messages.skip' && !context.isHost && event.through > context.seq,
     isHostSide: ({ context }) => context.isHost,
     isMemberSide: ({ context }) => !context.isHost,
   },
@@ -354,6 +358,7 @@ export const roomMachine = setup({
     }),
     setSeq: assign(({ context, event }) => {
       if (event.type === 'message.receive') return { seq: event.seq };
+      if (event.type === 'messages.skip') return { seq: event.through };
       if (event.type !== 'message.sequence') return {};
       return {
         seq: event.seq,
@@ -407,6 +412,7 @@ export const roomMachine = setup({
         'epoch.learn': { guard: 'isLaterEpoch', actions: 'setEpoch' },
         'message.sequence': { guard: 'isNextSeq', actions: 'setSeq' },
         'message.receive': { guard: 'isNextSeq', actions: 'setSeq' },
+        'messages.skip': { guard: 'isSkipForward', actions: 'setSeq' },
         'members.sync': { guard: 'isMemberSide', actions: 'syncMembers' },
         'room.joined': { guard: 'isMemberSide', actions: 'joined' },
         'room.left': { guard: 'isMemberSide', target: 'left', actions: 'left' },

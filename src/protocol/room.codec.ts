@@ -121,6 +121,8 @@ export const FetchResultSchema = z.strictObject({
   epoch: z.number().int().min(0),
   keys: z.array(WrappedKeySchema).max(64),
   members: z.array(MemberWireSchema).max(5_000).optional(),
+  /** Present when `after` was below it: the host no longer holds messages up to this seq. */
+  floor: z.number().int().min(0).optional(),
 });
 export type FetchResult = z.infer<typeof FetchResultSchema>;
 

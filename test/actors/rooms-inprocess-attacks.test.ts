@@ -15,6 +15,7 @@ import {
   type RoomsNet,
 } from '../support/rooms-inproc.js';
 import type { Envelope } from '../../src/protocol/room.codec.js';
+import { until } from '../support/rotation-net.js';
 
 let net: RoomsNet;
 afterEach(() => net?.close());
@@ -39,14 +40,6 @@ const header = (roomId: string, sender: string, id: string, epoch = 1) => ({
   sentAt: new Date().toISOString(),
   suite: 'aes-256-gcm' as const,
 });
-
-const until = async (pred: () => boolean, what: string, ms = 5_000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe('room attacks, in-process', () => {
   it('a member cannot post as another member (ERR_FORBIDDEN), nor with a signature that is not the sender’s', async () => {

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { AeadSuite } from '../../src/crypto/aead-types.js';
 import { generateIdentity, type Identity } from '../../src/crypto/identity.js';
+import { fillRandomNonce, gcmSeal } from '../../src/crypto/aead.js';
+import { encodeFields } from '../../src/crypto/bytes.js';
+import { Labels } from '../../src/crypto/hkdf.js';
 import {
+  createEpochKeyWrapper,
   createMessageCipher,
   generateMemberKek,
   generateRoomKey,
@@ -113,9 +117,42 @@ describe('epoch key wrapping', () => {
     }
   });
 
-  it('refuses to unwrap something that is not a 32-byte key', () => {
-    const short = wrapEpochKey(kek, ROOM, 3, A, Buffer.alloc(16, 7));
+  it('refuses to wrap, or unwrap, something that is not a 32-byte key', () => {
+    expect(thrownCode(() => wrapEpochKey(kek, ROOM, 3, A, Buffer.alloc(16, 7)))).toBe(
+      'ERR_CRYPTO_INPUT',
+    );
+    // A 16-byte key wrapped by hand with the same layout (nonce ‖ ct ‖ tag) does not unwrap.
+    const nonce = Buffer.alloc(12, 1);
+    const aad = encodeFields(Labels.roomKeyWrap, [ROOM, 3, A]);
+    const short = Buffer.concat([nonce, gcmSeal(kek, nonce, Buffer.alloc(16, 7), aad)]);
     expect(thrownCode(() => unwrapEpochKey(kek, ROOM, 3, A, short))).toBe('ERR_DECRYPT_FAILED');
+  });
+
+  it('wraps many members with one wrapper exactly as wrapEpochKey does', () => {
+    const wrapTo = createEpochKeyWrapper(ROOM, 3, epochKey);
+    const members = [A, 'b'.repeat(64), 'ünïcode-peer', ''];
+    const seen = new Set<string>();
+    for (const m of members) {
+      const w = wrapTo(kek, m);
+      expect(w.length).toBe(60);
+      seen.add(w.subarray(0, 12).toString('hex'));
+      expect(unwrapEpochKey(kek, ROOM, 3, m, w).equals(epochKey)).toBe(true);
+      const other = members.find((x) => x !== m) ?? A;
+      expect(thrownCode(() => unwrapEpochKey(kek, ROOM, 3, other, w))).toBe('ERR_DECRYPT_FAILED');
+    }
+    expect(seen.size).toBe(members.length);
+    expect(thrownCode(() => wrapTo(kek, 'lone \ud800 surrogate'))).toBe('ERR_INVALID_ARGUMENT');
+    expect(thrownCode(() => wrapTo(Buffer.alloc(16), A))).toBe('ERR_CRYPTO_INPUT');
+  });
+
+  it('never hands out the same pooled nonce twice across pool refills', () => {
+    const nonces = new Set<string>();
+    const out = Buffer.alloc(12);
+    for (let i = 0; i < 1000; i++) {
+      fillRandomNonce(out);
+      nonces.add(out.toString('hex'));
+    }
+    expect(nonces.size).toBe(1000);
   });
 
   it('uses a fresh nonce per wrap', () => {

@@ -54,6 +54,8 @@ export interface RoomsNet {
       strict?: { verified: Set<string> };
       /** Fan out as host-signed room frames (from this many messages per batch). */
       framesFrom?: number;
+      /** Messages kept in memory per room. */
+      historyLimit?: number;
     },
   ): Promise<InprocPeer>;
   readonly peers: Map<string, InprocPeer>;
@@ -133,6 +135,7 @@ export function createRoomsNet(): RoomsNet {
         pollMs: 50,
         ...(o.framesFrom !== undefined ? { signedFrameMin: o.framesFrom } : {}),
         ...(o.now ? { now: o.now } : {}),
+        ...(o.historyLimit !== undefined ? { historyLimit: o.historyLimit } : {}),
       });
       self = {
         name,

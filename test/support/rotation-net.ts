@@ -47,7 +47,8 @@ export interface NetPeer {
 }
 
 export interface RotationNet {
-  add(name: string): Promise<NetPeer>;
+  /** `historyLimit`: messages the peer keeps in memory per room. */
+  add(name: string, o?: { historyLimit?: number }): Promise<NetPeer>;
   readonly peers: Map<string, NetPeer>;
   close(): Promise<void>;
 }
@@ -62,7 +63,7 @@ export function createRotationNet(rotation: RotationOptions = {}): RotationNet {
 
   return {
     peers,
-    async add(name) {
+    async add(name, o = {}) {
       const identity = await generateIdentity('ed25519');
       const id = identity.fingerprint;
       const keystore = createMemoryKeystore();
@@ -132,6 +133,7 @@ export function createRotationNet(rotation: RotationOptions = {}): RotationNet {
         pinState: () => 'unverified',
         pollMs: 50,
         rotation,
+        ...(o.historyLimit !== undefined ? { historyLimit: o.historyLimit } : {}),
       });
       const peer: NetPeer = {
         name,

@@ -25,13 +25,31 @@ export interface StoredMessage {
 export interface RoomHandle {
   readonly roomId: string;
   readonly actor: ActorRefFrom<typeof roomMachine>;
-  /** Sequenced messages in increasing `seq` (not necessarily contiguous for a member). */
+  /**
+   * The newest sequenced messages, in increasing `seq` (not necessarily contiguous for a member):
+   * at most `historyLimit` (plus a 10 % slack, trimmed in one go). Older ones are in the log only.
+   */
   readonly messages: StoredMessage[];
-  /** `sender|id` → seq: sends are idempotent by message id. */
+  /** How many messages `messages` keeps. */
+  readonly historyLimit: number;
+  /** Every message with `seq <= floor` has left `messages` (0: none has). */
+  floor: number;
+  /**
+   * `sender|id` → seq: sends are idempotent by message id. An entry lives `DEDUPE_MS` past the
+   * message's time (the host refuses sends whose `sentAt` is further off), however many messages
+   * came since: a retry is never sequenced twice, and memory stays bounded by traffic per window.
+   */
   readonly byId: Map<string, number>;
+  /** `byId` keys in the order they were added, with the time (ms) each may be forgotten. */
+  readonly dedupe: { keys: string[]; until: number[]; head: number };
   catchingUp: Promise<void> | undefined;
   pollTimer: NodeJS.Timeout | undefined;
 }
+
+/** How long a message id is remembered, and how far a send's `sentAt` may be from the host's clock. */
+export const DEDUPE_MS = 120_000;
+/** Messages a peer keeps in memory per room, by default (`conclave serve --room-history`). */
+export const DEFAULT_HISTORY_LIMIT = 10_000;
 
 export const streamOf = (roomId: string): string => `room:${roomId}`;
 
@@ -43,22 +61,59 @@ export function stateOf(h: RoomHandle): RoomStateName {
   return h.actor.getSnapshot().value as RoomStateName;
 }
 
-export function newHandle(actor: ActorRefFrom<typeof roomMachine>, roomId: string): RoomHandle {
+export function newHandle(
+  actor: ActorRefFrom<typeof roomMachine>,
+  roomId: string,
+  historyLimit = DEFAULT_HISTORY_LIMIT,
+): RoomHandle {
   return {
     roomId,
     actor,
     messages: [],
+    historyLimit: Math.max(1, historyLimit),
+    floor: 0,
     byId: new Map(),
+    dedupe: { keys: [], until: [], head: 0 },
     catchingUp: undefined,
     pollTimer: undefined,
   };
 }
 
-export function addMessage(h: RoomHandle, m: StoredMessage): void {
+/**
+ * Keep a sequenced message (ignored unless it is newer than the last kept), remember its id for
+ * `DEDUPE_MS` past its time, and forget what is past the history limit or the dedupe window.
+ */
+export function addMessage(h: RoomHandle, m: StoredMessage, nowMs = Date.now()): void {
   const last = h.messages.at(-1);
   if (last !== undefined && m.seq <= last.seq) return;
   h.messages.push(m);
-  h.byId.set(`${m.env.sender}|${m.env.id}`, m.seq);
+  const key = `${m.env.sender}|${m.env.id}`;
+  h.byId.set(key, m.seq);
+  const sentAt = Date.parse(m.env.sentAt);
+  // The host refuses sentAt more than DEDUPE_MS off its clock; a member takes what the host sent.
+  const base = Number.isFinite(sentAt)
+    ? Math.min(Math.max(sentAt, nowMs), nowMs + DEDUPE_MS)
+    : nowMs;
+  h.dedupe.keys.push(key);
+  h.dedupe.until.push(base + DEDUPE_MS);
+  forgetExpired(h, nowMs);
+  if (h.messages.length > h.historyLimit + Math.ceil(h.historyLimit / 10)) {
+    const gone = h.messages.splice(0, h.messages.length - h.historyLimit);
+    h.floor = (gone.at(-1) as StoredMessage).seq;
+  }
+}
+
+function forgetExpired(h: RoomHandle, nowMs: number): void {
+  const d = h.dedupe;
+  while (d.head < d.keys.length && (d.until[d.head] as number) <= nowMs) {
+    h.byId.delete(d.keys[d.head] as string);
+    d.head++;
+  }
+  if (d.head > 1024 && d.head * 2 > d.keys.length) {
+    d.keys.splice(0, d.head);
+    d.until.splice(0, d.head);
+    d.head = 0;
+  }
 }
 
 /** Messages with `seq > after`, at most `limit`. */

@@ -26,6 +26,7 @@ import {
 } from '../../protocol/room.codec.js';
 import {
   addMessage,
+  DEDUPE_MS,
   ctxOf,
   messagesAfter,
   roomWire,
@@ -238,6 +239,7 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
         epoch: ctx.epoch,
         keys: wrapped,
         members: wireMembers(ctx),
+        ...(after < h.floor ? { floor: h.floor } : {}),
       };
     },
 
@@ -249,6 +251,14 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
       if (!member) refuse('ERR_NOT_MEMBER', 'not a member of this room');
       const seen = h.byId.get(`${from}|${env.id}`);
       if (seen !== undefined) return { seq: seen };
+      // Ids are remembered for DEDUPE_MS past a message's time: a send further off our clock
+      // could be the retry of one already forgotten, so it is refused rather than sequenced twice.
+      const skewMs = Date.parse(env.sentAt) - core.now().getTime();
+      if (!(Math.abs(skewMs) <= DEDUPE_MS))
+        refuse(
+          'ERR_CLOCK_SKEW',
+          `the message was stamped ${Math.round(skewMs / 1000)} s from the host's clock (at most ${DEDUPE_MS / 1000} s either way): check this peer's clock (NTP), then send it again`,
+        );
       if (env.epoch > ctx.epoch || env.epoch < ctx.minSendEpoch)
         refuse(
           'ERR_CONFLICT',
@@ -273,7 +283,7 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
       });
       if (ctxOf(h).seq !== stored.seq)
         refuse('ERR_CONFLICT', 'the room did not accept the message');
-      addMessage(h, stored);
+      addMessage(h, stored, core.now().getTime());
       sequenced++;
       fanOut.enqueue(h, { seq: stored.seq, env });
       core.publishMessage(h, stored);

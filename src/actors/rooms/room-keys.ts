@@ -11,14 +11,16 @@ import {
   createMessageCipher,
   generateMemberKek,
   generateRoomKey,
+  createEpochKeyWrapper,
   unwrapEpochKey,
-  wrapEpochKey,
+  type EpochKeyWrapper,
   type MessageCipher,
 } from '../../crypto/room.js';
 import { AppError } from '../../errors.js';
 import type { Keystore } from '../../keystore/keystore.js';
 
 const CIPHER_CACHE = 4_096;
+const WRAPPER_CACHE = 64;
 
 export interface RoomKeys {
   /** Generate, keep and persist the key of a new epoch (host). */
@@ -34,6 +36,8 @@ export interface RoomKeys {
   wrapFor(roomId: string, epoch: number, memberId: string): Promise<string>;
   /** `wrapFor` without waiting, when the member's KEK is already in memory (the hot path). */
   wrapCached(roomId: string, epoch: number, memberId: string): string | undefined;
+  /** `wrapCached` for many members of one epoch (a rotation): the epoch's work is done once. */
+  cachedWrapper(roomId: string, epoch: number): (memberId: string) => string | undefined;
   /** Unwrap a key the host sent us and keep it (member); false when it does not open. */
   acceptWrapped(roomId: string, epoch: number, self: string, wrapped: string): Promise<boolean>;
   cipher(roomId: string, epoch: number, sender: string, suite: AeadSuite): MessageCipher;
@@ -71,6 +75,22 @@ export function createRoomKeys(keystore: Keystore): RoomKeys {
     return k;
   }
 
+  /** One wrapper per (room, epoch) being rotated: built for the key now in the ring, never a stale one. */
+  const wrappers = new Map<string, { key: Buffer; wrap: EpochKeyWrapper }>();
+  function wrapperOf(roomId: string, epoch: number): EpochKeyWrapper {
+    const key = epochKey(roomId, epoch);
+    const id = `${roomId}|${epoch}`;
+    const hit = wrappers.get(id);
+    if (hit?.key === key) return hit.wrap;
+    const wrap = createEpochKeyWrapper(roomId, epoch, key);
+    wrappers.set(id, { key, wrap });
+    if (wrappers.size > WRAPPER_CACHE) {
+      const [oldest] = wrappers.keys();
+      if (oldest !== undefined) wrappers.delete(oldest);
+    }
+    return wrap;
+  }
+
   const keys: RoomKeys = {
     async newEpoch(roomId, epoch) {
       const key = generateRoomKey();
@@ -99,16 +119,18 @@ export function createRoomKeys(keystore: Keystore): RoomKeys {
     },
     async wrapFor(roomId, epoch, memberId) {
       const kek = await keys.hostKek(roomId, memberId);
-      return wrapEpochKey(kek, roomId, epoch, memberId, epochKey(roomId, epoch)).toString(
-        'base64url',
-      );
+      return wrapperOf(roomId, epoch)(kek, memberId).toString('base64url');
     },
     wrapCached(roomId, epoch, memberId) {
-      const kek = keks.get(hostKekId(roomId, memberId));
-      if (!kek) return undefined;
-      return wrapEpochKey(kek, roomId, epoch, memberId, epochKey(roomId, epoch)).toString(
-        'base64url',
-      );
+      return keys.cachedWrapper(roomId, epoch)(memberId);
+    },
+    cachedWrapper(roomId, epoch) {
+      const wrap = wrapperOf(roomId, epoch);
+      const kekPrefix = hostKekId(roomId, '');
+      return (memberId) => {
+        const kek = keks.get(kekPrefix + memberId.slice(0, 32));
+        return kek ? wrap(kek, memberId).toString('base64url') : undefined;
+      };
     },
     async acceptWrapped(roomId, epoch, self, wrapped) {
       if (keys.hasEpoch(roomId, epoch)) return true;
@@ -148,6 +170,7 @@ export function createRoomKeys(keystore: Keystore): RoomKeys {
       const r = epochKeys.get(roomId);
       r?.get(epoch)?.fill(0);
       r?.delete(epoch);
+      wrappers.delete(`${roomId}|${epoch}`);
       for (const [id, c] of ciphers) {
         if (id.startsWith(`${roomId}|${epoch}|`)) {
           c.destroy();
@@ -178,6 +201,7 @@ export function createRoomKeys(keystore: Keystore): RoomKeys {
       ciphers.clear();
       for (const r of epochKeys.values()) for (const k of r.values()) k.fill(0);
       epochKeys.clear();
+      wrappers.clear();
       for (const k of keks.values()) k.fill(0);
       keks.clear();
     },

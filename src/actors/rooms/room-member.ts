@@ -114,7 +114,7 @@ export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSid
     });
     if (ctxOf(h).seq !== m.seq) return;
     const stored = { seq: m.seq, env: m.env };
-    addMessage(h, stored);
+    addMessage(h, stored, core.now().getTime());
     core.counters.received++;
     core.publishMessage(h, stored);
     // Our own message, sequenced: that is its acknowledgement.
@@ -297,6 +297,13 @@ export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSid
                   members: res.value.members.map((m) => toMember(m, core.at())),
                   at: core.at(),
                 });
+            }
+            const floor = res.value.floor ?? 0;
+            if (floor > ctxOf(h).seq) {
+              // The host's history window moved past our cursor: say so, in the log and the feed.
+              const from = ctxOf(h).seq + 1;
+              h.actor.send({ type: 'messages.skip', through: floor, at: core.at() });
+              core.publishRoom(h, 'history-skipped', { from, through: floor });
             }
             ingest(h, res.value.msgs);
             if (res.value.msgs.length === 0 || ctxOf(h).seq >= res.value.seq) return;

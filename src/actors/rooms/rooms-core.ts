@@ -54,6 +54,8 @@ export interface RoomsDeps {
   readonly flushLog?: () => Promise<void>;
   /** Batches of at least this many messages fan out as one host-signed frame (default 16). */
   readonly signedFrameMin?: number;
+  /** Messages kept in memory per room (default 10 000); older ones are in the log only. */
+  readonly historyLimit?: number;
   /** Rotation deadline and retry pacing. */
   readonly rotation?: RotationOptions;
   /** Our hosted rooms changed (beacons re-advertise). */
@@ -192,7 +194,7 @@ export function createRoomsCore(deps: RoomsDeps, keys: RoomKeys): RoomsCore {
     now,
     at: () => now().toISOString(),
     spawn(roomId, input) {
-      const h = newHandle(deps.spawnActor(roomMachine, input), roomId);
+      const h = newHandle(deps.spawnActor(roomMachine, input), roomId, deps.historyLimit);
       rooms.set(roomId, h);
       for (const m of Object.values(ctxOf(h).members)) learnMember(m);
       return h;

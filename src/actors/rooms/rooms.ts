@@ -326,7 +326,8 @@ export function createRooms(deps: RoomsDeps): Rooms {
       for (const r of restored) {
         for (const m of r.members) core.learnMember(m);
         const h = core.spawn(r.roomId, r.input);
-        for (const m of r.messages) addMessage(h, m);
+        const nowMs = core.now().getTime();
+        for (const m of r.messages) addMessage(h, m, nowMs);
         if (!ctxOf(h).isHost && stateOf(h) === 'active') {
           member.startPolling(h);
           void member.catchUp(h).catch(() => undefined);

@@ -111,18 +111,28 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
     if ((m.get(peerId) ?? -1) < epoch) m.set(peerId, epoch);
   }
 
-  /** Send the key to one member: synchronously when its KEK is in memory (the common case). */
-  function deliver(r: Running, peerId: string): void {
-    const c = r.ref.getSnapshot().context;
-    if (!core.mayReceiveKeys(peerId)) return; // strict trust: it waits as a laggard
-    const send = (wrapped: string): void => {
+  /**
+   * Send the key to members: synchronously for those whose KEK is in memory (the common case),
+   * the rest once it is loaded. Members not yet trusted (strict mode) wait as laggards.
+   */
+  function deliver(r: Running, peerIds: readonly string[]): void {
+    const { roomId, epoch } = r.ref.getSnapshot().context;
+    const send = (peerId: string, wrapped: string): void => {
       deps.sessions
-        .push(peerId, { type: 'room.key', roomId: c.roomId, epoch: c.epoch, wrapped })
+        .push(peerId, { type: 'room.key', roomId, epoch, wrapped })
         .catch(() => undefined); // unreachable now: retried, else it gets the key in a fetch
     };
-    const cached = keys.wrapCached(c.roomId, c.epoch, peerId);
-    if (cached !== undefined) send(cached);
-    else keys.wrapFor(c.roomId, c.epoch, peerId).then(send, () => undefined);
+    const wrapCached = keys.cachedWrapper(roomId, epoch);
+    for (const peerId of peerIds) {
+      if (!core.mayReceiveKeys(peerId)) continue;
+      const cached = wrapCached(peerId);
+      if (cached !== undefined) send(peerId, cached);
+      else
+        keys.wrapFor(roomId, epoch, peerId).then(
+          (wrapped) => send(peerId, wrapped),
+          () => undefined,
+        );
+    }
   }
 
   /**
@@ -137,7 +147,7 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
         if (snap.value !== 'distributing' || snap.context.pending.length === 0) return;
         const peerIds = [...snap.context.pending];
         r.ref.send({ type: 'rotation.retries', peerIds, attempt, at: core.at() });
-        for (const peerId of peerIds) deliver(r, peerId);
+        deliver(r, peerIds);
         scheduleRetry(r, attempt + 1);
       },
       retryMs * 2 ** Math.min(attempt - 1, 6),
@@ -213,7 +223,7 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
     }, left);
     deadline.unref();
     r.timers.add(deadline);
-    for (const peerId of c.pending) deliver(r, peerId);
+    deliver(r, c.pending);
     scheduleRetry(r, Math.max(0, ...Object.values(c.attempts)) + 1);
   }
 
