@@ -30,6 +30,8 @@ export const Labels = {
   roomKeyWrap: 'conclave/v1 room-key-wrap',
   /** Per-sender message key from a room epoch key. */
   roomMessage: 'conclave/v1 room-message',
+  /** A message as a leaf of its sender's signed batch (a Merkle tree, protocol §5.3). */
+  roomMessageLeaf: 'conclave/v1 room-message-leaf',
   /** Key derived from an RSA-OAEP-transported secret. */
   rsaKeyTransport: 'conclave/v1 rsa-key-transport',
   /** Keystore file-wrapping key from the scrypt output. */

@@ -29,6 +29,8 @@ export const SignatureDomains = {
   beacon: 'conclave/v1 sig beacon',
   roomEvent: 'conclave/v1 sig room-event',
   roomMessage: 'conclave/v1 sig room-message',
+  /** A sender's signature over the Merkle root of several of its messages (one room and epoch). */
+  roomMessages: 'conclave/v1 sig room-messages',
   /** The host's signature over one fan-out batch (room, sequence numbers, envelopes). */
   roomBatch: 'conclave/v1 sig room-batch',
   keyDelivery: 'conclave/v1 sig key-delivery',

@@ -91,6 +91,8 @@ interface MessageFacts {
   suite: RoomSuite;
   ct: string;
   sig: string;
+  /** Leaf `i` of `n` under the sender's batch signature (protocol §5.3). */
+  batch?: { i: number; n: number; path: string };
   at: string;
 }
 

@@ -3,6 +3,7 @@
  * sealed push frames (both ways), plus the invite code. Parsing happens here and only here.
  */
 import { z } from 'zod';
+import { MAX_SIGN_BATCH } from '../crypto/room.js';
 import { err, ok, type Result } from './result.js';
 
 export const ROOM_ID = /^[A-Za-z0-9_-]{16,64}$/;
@@ -33,6 +34,23 @@ export const EnvelopeSchema = z.strictObject({
   suite: z.enum(ROOM_SUITES),
   ct: z.string().min(40).max(16_384).regex(b64url),
   sig: z.string().min(80).max(700).regex(b64url),
+  /** Leaf `i` of `n` under a batch signature (`sig` is then over the batch root; protocol §5.3). */
+  batch: z
+    .strictObject({
+      i: z
+        .number()
+        .int()
+        .min(0)
+        .max(MAX_SIGN_BATCH - 1),
+      n: z.number().int().min(2).max(MAX_SIGN_BATCH),
+      path: z
+        .string()
+        .min(43)
+        .max(Math.ceil((Math.log2(MAX_SIGN_BATCH) * 32 * 4) / 3))
+        .regex(b64url),
+    })
+    .refine((b) => b.i < b.n, { message: 'batch index must be below its size' })
+    .optional(),
 });
 export type Envelope = z.infer<typeof EnvelopeSchema>;
 

@@ -16,7 +16,11 @@ import {
   ROOM_KEY_LENGTH,
   senderMessageKey,
   signMessage,
+  signMessages,
   unwrapEpochKey,
+  verifyBatchedMessage,
+  MAX_SIGN_BATCH,
+  type BatchProof,
   verifyMessage,
   verifyRoomPassword,
   wrapEpochKey,
@@ -368,6 +372,105 @@ describe('message signatures', () => {
     expect(verifyMessage(rsa.publicKey, h, flipped(ct, 0), sig)).toBe(false);
     expect(verifyMessage(rsa.publicKey, h, ct, flipped(sig, 100))).toBe(false);
     expect(verifyMessage(ed.publicKey, h, ct, sig)).toBe(false);
+  });
+});
+
+describe('batched message signatures', () => {
+  let ed: Identity;
+  let other: Identity;
+  const batchOf = (n: number, overrides: Partial<MessageHeader> = {}) =>
+    Array.from({ length: n }, (_, i) => ({
+      header: headerOf({ id: `msg-${String(i).padStart(8, '0')}`, ...overrides }),
+      ct: Buffer.from(`ciphertext number ${i} of ${n}, sealed`),
+    }));
+
+  it('one signature vouches for each of up to MAX_SIGN_BATCH messages, each checked alone', async () => {
+    [ed, other] = await Promise.all([generateIdentity('ed25519'), generateIdentity('ed25519')]);
+    for (const n of [2, 3, 5, 8, 17, MAX_SIGN_BATCH]) {
+      const items = batchOf(n);
+      const signed = signMessages(ed.privateKey, items);
+      expect(new Set(signed.map((x) => x.sig.toString('hex'))).size).toBe(1);
+      items.forEach((it, i) => {
+        const s = signed[i] as { sig: Buffer; batch?: BatchProof };
+        expect(s.batch).toMatchObject({ i, n });
+        expect(
+          verifyBatchedMessage(ed.publicKey, it.header, it.ct, s.sig, s.batch),
+          `${n}/${i}`,
+        ).toBe(true);
+      });
+    }
+  });
+
+  it('signs one message as signMessage does (no proof)', () => {
+    const [it1] = batchOf(1);
+    const [s] = signMessages(ed.privateKey, batchOf(1));
+    expect(s?.batch).toBeUndefined();
+    expect(verifyMessage(ed.publicKey, it1!.header, it1!.ct, s!.sig)).toBe(true);
+    expect(signMessages(ed.privateKey, [])).toEqual([]);
+  });
+
+  it('a proof moved to another message, position, size, room, epoch or sender does not verify', () => {
+    const items = batchOf(6);
+    const signed = signMessages(ed.privateKey, items);
+    const s2 = signed[4] as { sig: Buffer; batch: BatchProof };
+    const it2 = items[4] as (typeof items)[number];
+    const ok = (h: MessageHeader, ct: Buffer, b: BatchProof, sig = s2.sig, pk = ed.publicKey) =>
+      verifyBatchedMessage(pk, h, ct, sig, b);
+    expect(ok(it2.header, it2.ct, s2.batch)).toBe(true);
+    // another message of the batch with this one's proof
+    expect(ok(items[3]!.header, items[3]!.ct, s2.batch)).toBe(false);
+    // any header field or ciphertext byte changed
+    for (const [field, change] of Object.entries(headerChanges))
+      expect(ok({ ...it2.header, ...change }, it2.ct, s2.batch), field).toBe(false);
+    expect(ok(it2.header, flipped(it2.ct, 3), s2.batch)).toBe(false);
+    // position and size
+    expect(ok(it2.header, it2.ct, { ...s2.batch, i: 5 })).toBe(false);
+    expect(ok(it2.header, it2.ct, { ...s2.batch, n: 7 })).toBe(false);
+    expect(ok(it2.header, it2.ct, { ...s2.batch, n: 1 })).toBe(false);
+    expect(ok(it2.header, it2.ct, { ...s2.batch, n: MAX_SIGN_BATCH + 1 })).toBe(false);
+    // path bytes
+    const path = Buffer.from(s2.batch.path, 'base64url');
+    expect(
+      ok(it2.header, it2.ct, { ...s2.batch, path: flipped(path, 5).toString('base64url') }),
+    ).toBe(false);
+    expect(
+      ok(it2.header, it2.ct, { ...s2.batch, path: path.subarray(32).toString('base64url') }),
+    ).toBe(false);
+    expect(ok(it2.header, it2.ct, { ...s2.batch, path: 'not*base64' })).toBe(false);
+    // the signature, and another member's key
+    expect(ok(it2.header, it2.ct, s2.batch, flipped(s2.sig, 0))).toBe(false);
+    expect(ok(it2.header, it2.ct, s2.batch, s2.sig, other.publicKey)).toBe(false);
+    // a batch signature is not a message signature, nor the other way round
+    expect(verifyMessage(ed.publicKey, it2.header, it2.ct, s2.sig)).toBe(false);
+    const single = signMessage(ed.privateKey, it2.header, it2.ct);
+    expect(ok(it2.header, it2.ct, s2.batch, single)).toBe(false);
+  });
+
+  it('another member cannot make a root that vouches for a message it did not sign', () => {
+    // bob signs a batch holding a message that claims to be alice's: the sender field is bound
+    // into every leaf and into the signed fields, so it verifies under neither key.
+    const forged = batchOf(2, { sender: B });
+    forged[1] = { header: headerOf({ id: 'msg-forged01' }), ct: Buffer.from('claims alice') };
+    expect(() => signMessages(other.privateKey, forged)).toThrow(/one sender/);
+    const bobs = batchOf(2, { sender: B });
+    const [s0] = signMessages(other.privateKey, bobs);
+    const asAlice = { ...bobs[0]!.header, sender: A };
+    expect(verifyBatchedMessage(ed.publicKey, asAlice, bobs[0]!.ct, s0!.sig, s0!.batch)).toBe(
+      false,
+    );
+    expect(verifyBatchedMessage(other.publicKey, asAlice, bobs[0]!.ct, s0!.sig, s0!.batch)).toBe(
+      false,
+    );
+  });
+
+  it('refuses batches it cannot sign: over MAX_SIGN_BATCH, or mixing rooms or epochs', () => {
+    expect(thrownCode(() => signMessages(ed.privateKey, batchOf(MAX_SIGN_BATCH + 1)))).toBe(
+      'ERR_INVALID_ARGUMENT',
+    );
+    const mixed = [...batchOf(1), ...batchOf(1, { epoch: 4 })];
+    expect(thrownCode(() => signMessages(ed.privateKey, mixed))).toBe('ERR_INVALID_ARGUMENT');
+    const rooms = [...batchOf(1), ...batchOf(1, { roomId: OTHER_ROOM })];
+    expect(thrownCode(() => signMessages(ed.privateKey, rooms))).toBe('ERR_INVALID_ARGUMENT');
   });
 });
 

@@ -144,6 +144,7 @@ export function envelopeOf(
     suite: Envelope['suite'];
     ct: string;
     sig: string;
+    batch?: Envelope['batch'];
   },
   roomId: string,
 ): Envelope {
@@ -156,6 +157,7 @@ export function envelopeOf(
     suite: e.suite,
     ct: e.ct,
     sig: e.sig,
+    ...(e.batch ? { batch: { i: e.batch.i, n: e.batch.n, path: e.batch.path } } : {}),
   };
 }
 

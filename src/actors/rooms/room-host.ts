@@ -279,6 +279,7 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
         suite: env.suite,
         ct: env.ct,
         sig: env.sig,
+        ...(env.batch ? { batch: env.batch } : {}),
         at: core.at(),
       });
       if (ctxOf(h).seq !== stored.seq)

@@ -110,6 +110,7 @@ export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSid
       suite: m.env.suite,
       ct: m.env.ct,
       sig: m.env.sig,
+      ...(m.env.batch ? { batch: m.env.batch } : {}),
       at: core.at(),
     });
     if (ctxOf(h).seq !== m.seq) return;

@@ -5,7 +5,7 @@
  * id with the first result (in flight or recently finished).
  */
 import { randomBytes } from 'node:crypto';
-import { signMessage } from '../../crypto/room.js';
+import { MAX_SIGN_BATCH, signMessages, type MessageHeader } from '../../crypto/room.js';
 import { AppError, type ErrorCode } from '../../errors.js';
 import { MAX_TEXT_BYTES, type Envelope } from '../../protocol/room.codec.js';
 import type { InnerResponse } from '../../protocol/sealed.codec.js';
@@ -40,6 +40,13 @@ export function failed(r: InnerResponse, what: string): never {
   );
 }
 
+interface Unsigned {
+  readonly header: MessageHeader;
+  readonly ct: Buffer;
+  resolve(env: Envelope): void;
+  reject(err: unknown): void;
+}
+
 export function createRoomSender(
   core: RoomsCore,
   host: RoomHost,
@@ -54,7 +61,16 @@ export function createRoomSender(
   const inFlight = new Map<string, Promise<SendResult>>();
   const sent = new Map<string, SendResult>();
 
-  function sealEnvelope(h: RoomHandle, text: string, id: string): Envelope {
+  /** Messages sealed this tick, by room and epoch, waiting for one signature per batch. */
+  const unsigned = new Map<string, Unsigned[]>();
+  let signScheduled = false;
+
+  /**
+   * Seal a message now and sign it at the end of the tick, with every other message sealed
+   * meanwhile for the same room and epoch: one signature per batch of up to MAX_SIGN_BATCH (a
+   * Merkle root; each envelope carries its path), as `signMessage` does when it is alone.
+   */
+  function sealEnvelope(h: RoomHandle, text: string, id: string): Promise<Envelope> {
     const ctx = ctxOf(h);
     const header = {
       roomId: h.roomId,
@@ -66,8 +82,41 @@ export function createRoomSender(
     };
     const plain = Buffer.from(JSON.stringify({ text }), 'utf8');
     const ct = keys.cipher(h.roomId, ctx.epoch, self, ctx.suite).seal(header, plain);
-    const sig = signMessage(deps.identity.privateKey, header, ct);
-    return { ...header, ct: ct.toString('base64url'), sig: sig.toString('base64url') };
+    return new Promise((resolve, reject) => {
+      const k = `${h.roomId}|${ctx.epoch}`;
+      const list = unsigned.get(k);
+      const item = { header, ct, resolve, reject };
+      if (list) list.push(item);
+      else unsigned.set(k, [item]);
+      if (!signScheduled) {
+        signScheduled = true;
+        setImmediate(signPending);
+      }
+    });
+  }
+
+  function signPending(): void {
+    signScheduled = false;
+    const groups = [...unsigned.values()];
+    unsigned.clear();
+    for (const group of groups)
+      for (let at = 0; at < group.length; at += MAX_SIGN_BATCH) {
+        const part = group.slice(at, at + MAX_SIGN_BATCH);
+        try {
+          const sigs = signMessages(deps.identity.privateKey, part);
+          part.forEach((p, i) => {
+            const s = sigs[i] as { sig: Buffer; batch?: Envelope['batch'] };
+            p.resolve({
+              ...p.header,
+              ct: p.ct.toString('base64url'),
+              sig: s.sig.toString('base64url'),
+              ...(s.batch ? { batch: s.batch } : {}),
+            });
+          });
+        } catch (err) {
+          for (const p of part) p.reject(err);
+        }
+      }
   }
 
   function awaitAck(key: string): Promise<{ seq?: number; code?: string; detail?: string }> {
@@ -128,7 +177,7 @@ export function createRoomSender(
           'this peer has not received the current room key yet; try again shortly',
         );
     }
-    let env = sealEnvelope(h, text, msgId);
+    let env = await sealEnvelope(h, text, msgId);
     let seq: number;
     try {
       seq = await deliverEnvelope(h, env);
@@ -138,7 +187,7 @@ export function createRoomSender(
       if (!(err instanceof AppError) || err.code !== 'ERR_CONFLICT' || ctx.isHost) throw err;
       await io.catchUp(h);
       if (ctxOf(h).epoch === env.epoch) throw err;
-      env = sealEnvelope(h, text, msgId);
+      env = await sealEnvelope(h, text, msgId);
       seq = await deliverEnvelope(h, env);
     }
     if (!ctx.isHost && !deps.sessions.isLinkUp(ctx.host)) void io.catchUp(h).catch(() => undefined);

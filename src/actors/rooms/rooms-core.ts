@@ -3,7 +3,12 @@
  * keys, message verification and decryption, and the local feed.
  */
 import type { KeyObject } from 'node:crypto';
-import { verifyMessage, type MessageHeader } from '../../crypto/room.js';
+import {
+  batchRootOf,
+  verifyBatchRoot,
+  verifyMessage,
+  type MessageHeader,
+} from '../../crypto/room.js';
 import { importPublicKey, type Identity } from '../../crypto/index.js';
 import { AppError, isAppError } from '../../errors.js';
 import type { Keystore } from '../../keystore/keystore.js';
@@ -17,6 +22,9 @@ import type { SpawnActor } from '../handshake/types.js';
 import { ctxOf, newHandle, stateOf, type RoomHandle, type StoredMessage } from './room-handle.js';
 import type { RoomKeys } from './room-keys.js';
 import type { RotationOptions } from './rotations.js';
+
+/** Batch roots remembered as verified (a few per active sender). */
+const VERIFIED_ROOTS = 4_096;
 
 export interface DirectoryPeer {
   readonly peerId: string;
@@ -132,6 +140,28 @@ export function createRoomsCore(deps: RoomsDeps, keys: RoomKeys): RoomsCore {
     }
   }
 
+  /** Batch roots whose signature verified (by room, sender, epoch, size, root, signature). */
+  const verifiedRoots = new Set<string>();
+
+  /** The sender's signature, per message or through its batch root (checked once per batch). */
+  function signatureHolds(pk: KeyObject, env: Envelope): boolean {
+    const header = headerOf(env);
+    const ct = Buffer.from(env.ct, 'base64url');
+    if (!env.batch) return verifyMessage(pk, header, ct, Buffer.from(env.sig, 'base64url'));
+    const root = batchRootOf(header, ct, env.batch);
+    if (!root) return false;
+    const id = `${env.roomId}|${env.sender}|${env.epoch}|${env.batch.n}|${root.toString('base64url')}|${env.sig}`;
+    if (verifiedRoots.has(id)) return true;
+    if (!verifyBatchRoot(pk, header, env.batch.n, root, Buffer.from(env.sig, 'base64url')))
+      return false;
+    verifiedRoots.add(id);
+    if (verifiedRoots.size > VERIFIED_ROOTS) {
+      const [oldest] = verifiedRoots;
+      if (oldest !== undefined) verifiedRoots.delete(oldest);
+    }
+    return true;
+  }
+
   function verdictOf(h: RoomHandle, m: StoredMessage): { code: string; detail: string } | null {
     if (m.verdict !== undefined) return m.verdict;
     const ctx = ctxOf(h);
@@ -143,14 +173,7 @@ export function createRoomsCore(deps: RoomsDeps, keys: RoomKeys): RoomsCore {
       verdict = { code: 'ERR_INVALID_MESSAGE', detail: 'message names another room' };
     else if (!pk)
       verdict = { code: 'ERR_NOT_MEMBER', detail: 'sender is not a known member of this room' };
-    else if (
-      !verifyMessage(
-        pk,
-        headerOf(m.env),
-        Buffer.from(m.env.ct, 'base64url'),
-        Buffer.from(m.env.sig, 'base64url'),
-      )
-    )
+    else if (!signatureHolds(pk, m.env))
       verdict = { code: 'ERR_BAD_SIGNATURE', detail: "the sender's signature does not verify" };
     m.verdict = verdict;
     return verdict;
