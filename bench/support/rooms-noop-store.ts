@@ -36,6 +36,7 @@ export function createNoopEventStore(): EventStore {
     streamVersion: (stream) => Promise.resolve(versions.get(stream) ?? 0),
     listStreams: () => Promise.resolve([]),
     headPosition: () => Promise.resolve(head),
+    firstPosition: () => Promise.resolve(1),
     flush: () => Promise.resolve(),
     close() {
       for (const c of [...closers]) c();

@@ -13,7 +13,7 @@ import { createPeerRuntime, type PeerRuntime } from '../../src/actors/peer-runti
 import type { PeerSessions } from '../../src/actors/peer-sessions.js';
 import type { Rooms } from '../../src/actors/rooms/rooms.js';
 import type { Identity } from '../../src/crypto/index.js';
-import type { ServeConfig } from '../../src/cli/serve-config.js';
+import { DEFAULTS, type ServeConfig } from '../../src/cli/serve-config.js';
 import { startRooms } from '../../src/cli/serve-rooms.js';
 import { startSessions } from '../../src/cli/serve-sessions.js';
 import { createMemoryKeystore } from '../../src/keystore/memory-keystore.js';
@@ -58,6 +58,9 @@ export function benchServeConfig(name: string): ServeConfig {
     passphrase: undefined,
     rekeyAfter: undefined,
     isInspecting: false,
+    roomHistory: DEFAULTS.roomHistory,
+    // What `conclave serve --volatile` runs with: the memory store keeps its newest 32 MiB.
+    logRetainBytes: DEFAULTS.logRetainMiB * 2 ** 20,
   };
 }
 

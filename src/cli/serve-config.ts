@@ -30,6 +30,13 @@ export interface ServeConfig {
   readonly rekeyAfter: number | undefined;
   /** Live inspection (`--inspect`): the inspection feed, `/api/inspect/*` and `/inspect/`. */
   readonly isInspecting: boolean;
+  /**
+   * Memory store only (`--log-retain`): keep the newest this many bytes (estimated JSON) of
+   * events. 0 or undefined: keep every event. Always 0 for the durable stores.
+   */
+  readonly logRetainBytes?: number;
+  /** Messages kept in memory per room (`--room-history`); older ones are in the log only. */
+  readonly roomHistory: number;
 }
 
 export const DEFAULTS = {
@@ -41,7 +48,14 @@ export const DEFAULTS = {
   trust: 'tofu',
   multicast: '239.255.42.99:7402',
   logLevel: 'info',
+  /** `--log-retain` (MiB) when the store is `memory`. */
+  logRetainMiB: 32,
+  roomHistory: 10_000,
 } as const;
+
+/** Largest `--log-retain` (MiB): 64 GiB of events is far more than a peer's heap holds. */
+export const MAX_LOG_RETAIN_MIB = 65_536;
+const MIB = 1024 * 1024;
 
 export function defaultDataDir(): string {
   return resolve(homedir(), '.conclave');
@@ -73,6 +87,18 @@ const RawServe = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   rekeyAfter: z.coerce.number().int().min(2, 'must be at least 2').max(1_000_000).optional(),
   inspect: z.boolean().optional(),
+  // Fractions allowed (e.g. 0.5): small budgets are handy in tests and on tiny devices.
+  logRetain: z.coerce
+    .number({ error: 'must be a number of MiB' })
+    .min(0, 'must be 0 (keep all) or more MiB')
+    .max(MAX_LOG_RETAIN_MIB, `must be at most ${MAX_LOG_RETAIN_MIB} MiB`)
+    .optional(),
+  roomHistory: z.coerce
+    .number({ error: 'must be a whole number of messages' })
+    .int('must be a whole number of messages')
+    .min(100, 'must be at least 100 messages')
+    .max(1_000_000, 'must be at most 1 000 000 messages')
+    .optional(),
 });
 
 /** Validate commander's options (already merged with env and defaults) into a ServeConfig. */
@@ -92,6 +118,13 @@ export function resolveServeConfig(raw: Record<string, unknown>, passphrase?: st
     throw new AppError(
       'ERR_INVALID_CONFIG',
       `--volatile keeps everything in memory, but --store is ${o.store.split(':')[0] ?? ''}…; drop one of them`,
+    );
+  }
+  const isMemory = o.store.trim() === 'memory';
+  if (o.logRetain !== undefined && !isMemory) {
+    throw new AppError(
+      'ERR_INVALID_CONFIG',
+      `--log-retain applies to the memory store only, but --store is ${o.store.split(':')[0] ?? ''}…; a durable store keeps every event: drop --log-retain`,
     );
   }
   return {
@@ -114,5 +147,7 @@ export function resolveServeConfig(raw: Record<string, unknown>, passphrase?: st
     passphrase: passphrase !== undefined && passphrase.length > 0 ? passphrase : undefined,
     rekeyAfter: o.rekeyAfter,
     isInspecting: o.inspect === true,
+    logRetainBytes: isMemory ? Math.ceil((o.logRetain ?? DEFAULTS.logRetainMiB) * MIB) : 0,
+    roomHistory: o.roomHistory ?? DEFAULTS.roomHistory,
   };
 }

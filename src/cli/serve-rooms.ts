@@ -43,6 +43,7 @@ export async function startRooms(
     spawnActor: runtime.spawnActor,
     hub: runtime.hub,
     sessions,
+    historyLimit: config.roomHistory,
     selfUrls: () => reachableUrls(config.host, deps.peerPort(), config.interface),
     directory: () =>
       runtime.knownPeers().map((p) => ({

@@ -73,7 +73,9 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
     cleanups.push(() => keystore.close());
     const identity = await keystore.loadOrCreateIdentity(config.identity);
 
-    const store: EventStore = await openEventStore(config.store);
+    const store: EventStore = await openEventStore(config.store, {
+      memory: { retainBytes: config.logRetainBytes ?? 0 },
+    });
     cleanups.push(() => store.close());
     let flushLog: () => Promise<void> = () => Promise.resolve();
     cleanups.push(() => flushLog());

@@ -220,6 +220,28 @@ export function freezeEvents(stream: string, events: readonly NewEvent[]): Froze
   return out;
 }
 
+/** {@link freezeEvents} plus the walker's size estimate of the append. */
+export interface SizedFrozenEvents {
+  readonly events: FrozenEvent[];
+  /**
+   * Rough JSON size of the events' `data` and `meta` in bytes: characters of strings and keys
+   * plus 8 per value (not `type`, nor the fields a store adds). Free: the walk computes it anyway.
+   */
+  readonly estimatedBytes: number;
+}
+
+/**
+ * {@link freezeEvents}, also returning the size estimate it computed on the way (the memory
+ * store's retention budget counts it).
+ *
+ * @example
+ * const { events, estimatedBytes } = freezeEventsSized('room:r1', [anEvent]);
+ */
+export function freezeEventsSized(stream: string, events: readonly NewEvent[]): SizedFrozenEvents {
+  const frozen = freezeEvents(stream, events);
+  return { events: frozen, estimatedBytes: sizeEstimate };
+}
+
 /**
  * Deep-freeze a value this process parsed itself (a log line, a BSON document), checking it with
  * the same rule as appends. Returns the frozen copy, or `undefined` when it breaks the rule.

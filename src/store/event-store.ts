@@ -91,6 +91,26 @@ export interface StreamInfo {
 
 export type StoreKind = 'memory' | 'file' | 'mongodb';
 
+/**
+ * What a store that may drop old events reports (the memory store; see `retainBytes` in
+ * `memory-event-store.ts`). Sizes are the estimated JSON size of the events, not heap bytes.
+ *
+ * @example
+ * const r = store.retention?.();
+ * if (r && r.droppedEvents > 0) console.warn(`events before #${r.firstPosition} were dropped`);
+ */
+export interface LogRetention {
+  /** The budget in estimated JSON bytes (0: keep every event). */
+  readonly retainBytes: number;
+  /** Estimated JSON bytes of the events held now. */
+  readonly heldBytes: number;
+  readonly heldEvents: number;
+  /** Events dropped since the store opened (all of them: positions `1…droppedEvents`). */
+  readonly droppedEvents: number;
+  /** Position of the oldest event held (`droppedEvents + 1`). */
+  readonly firstPosition: number;
+}
+
 export interface EventStore {
   readonly kind: StoreKind;
   /** A human description without credentials, e.g. `file:/var/lib/conclave/log`. */
@@ -120,6 +140,18 @@ export interface EventStore {
   listStreams(prefix?: string): Promise<StreamInfo[]>;
   /** Global position of the last appended event (0 when empty). */
   headPosition(): Promise<number>;
+  /**
+   * Position of the oldest event the store still holds: always 1 for the durable stores (and for
+   * an empty log). Only a store with a retention budget (the memory store) drops old events; then
+   * reads and subscriptions that start before it begin here, and versions still count every event.
+   *
+   * @example
+   * const first = await store.firstPosition();
+   * if (first > after + 1) console.warn(`events before #${first} were dropped`);
+   */
+  firstPosition(): Promise<number>;
+  /** Retention counters; only stores that can drop old events (the memory store) have it. */
+  retention?(): LogRetention;
   /** Resolve once everything appended so far is durable (no-op for memory). */
   flush(): Promise<void>;
   /** Flush, release resources and complete all subscriptions. Idempotent. */

@@ -5,7 +5,8 @@
  * appends made by a subscriber from inside its own callback are delivered after the current one.
  *
  * A long catch-up is delivered in slices of {@link SLICE} events per macrotask so it does not
- * block the process; the order is unaffected.
+ * block the process; the order is unaffected. With a retaining index (the bounded memory store), a
+ * cursor below the oldest event still held goes on from there.
  */
 import { Observable, type Subscriber } from 'rxjs';
 import type { AppError } from '../errors.js';
@@ -18,7 +19,7 @@ const SLICE = 4_096;
 interface Cursor {
   readonly subscriber: Subscriber<RecordedEvent>;
   readonly prefix: string;
-  /** Index into `LogIndex.all` of the next event to look at (= its position - 1). */
+  /** Position of the last event looked at (the next one is `next + 1`). */
   next: number;
   isPumping: boolean;
   isScheduled: boolean;
@@ -50,15 +51,17 @@ export function createIndexFeed(
     if (c.isPumping) return;
     c.isPumping = true;
     try {
-      const all = index.all;
       let budget = isUnbounded ? Number.POSITIVE_INFINITY : SLICE;
-      while (c.next < all.length) {
+      while (c.next < index.head) {
         if (c.subscriber.closed) return;
         if (budget-- <= 0) {
           schedule(c);
           return;
         }
-        const e = all[c.next++] as RecordedEvent;
+        // A retaining index may have dropped events ahead of this cursor (a subscriber's own
+        // appends can take it over budget): go on from the oldest one still held.
+        if (c.next < index.first - 1) c.next = index.first - 1;
+        const e = index.at(++c.next) as RecordedEvent;
         if (c.prefix === '' || e.stream.startsWith(c.prefix)) c.subscriber.next(e);
       }
     } finally {

@@ -4,23 +4,63 @@
  * durable), and it is the single source for reads and subscriptions.
  *
  * Events are frozen on the way in, so reads hand out the stored objects themselves (no copies).
+ *
+ * **Retention** (memory store only; the file store never sets it): with `retainBytes`, the index
+ * keeps the newest events whose estimated JSON size sums to at most that budget and drops the
+ * oldest ones, lowest position first. Dropping runs when an append takes the log over budget and
+ * goes down to 90 % of it, so a full log drops once per ~10 % of the budget, not on every append.
+ * Dropped slots are cleared at once (their events can be collected) and the arrays are compacted
+ * when at least half of them is dead: amortized O(1) per event. The newest event is never
+ * dropped, so an event larger than the whole budget is held alone until the next append.
+ * Each stream keeps its version and last position forever (versions count dropped events too).
  */
-import type { EventStore, RecordedEvent, StreamInfo } from './event-store.js';
+import type { EventStore, LogRetention, RecordedEvent, StreamInfo } from './event-store.js';
 import type { FrozenEvent } from './event-data.js';
 import { allWindow, settle, streamWindow } from './store-guards.js';
+
+export interface LogIndexInit {
+  /** Keep the newest events whose estimated size sums to at most this many bytes (0: all). */
+  readonly retainBytes?: number;
+}
 
 export interface LogIndex {
   /** Position of the last event (0 when empty). */
   readonly head: number;
-  /** `all[p - 1]` is the event at position `p`. Read-only for callers. */
-  readonly all: readonly RecordedEvent[];
+  /** Position of the oldest event held: 1 unless retention dropped older ones (then ≤ head). */
+  readonly first: number;
+  /** The event at position `p`, or `undefined` when it was dropped or is beyond the head. */
+  at(position: number): RecordedEvent | undefined;
   version(stream: string): number;
-  /** Add events that continue the log (positions `head + 1…`, versions continue their stream). */
-  add(events: readonly RecordedEvent[]): void;
+  /**
+   * Add events that continue the log (positions `head + 1…`, versions continue their stream).
+   * `estimatedBytes`: the estimated JSON size of their data and meta (see `freezeEventsSized`).
+   */
+  add(events: readonly RecordedEvent[], estimatedBytes?: number): void;
+  /**
+   * Drop the oldest events while the log is over its retention budget (no-op without one). Call
+   * it after subscribers were handed the new events, so live ones never miss an event.
+   */
+  trim(): void;
   readStream(stream: string, after: number, limit: number): RecordedEvent[];
   readAll(after: number, limit: number, prefix: string): RecordedEvent[];
   listStreams(prefix: string): StreamInfo[];
+  retention(): LogRetention;
 }
+
+/** What a stream keeps: its true version and last position, and its held events. */
+interface StreamEntry {
+  version: number;
+  lastPosition: number;
+  /** `events[start…]` are the stream's held events (a suffix of it); older slots are cleared. */
+  events: Array<RecordedEvent | undefined>;
+  start: number;
+}
+
+/** Bytes an event costs beyond the estimate of its data and meta (keys, numbers, punctuation). */
+const EVENT_OVERHEAD = 64;
+/** Compact an array only once this many slots are dead (and at least half of it is). */
+const MIN_COMPACT = 1_024;
+const MIN_COMPACT_STREAM = 64;
 
 /**
  * Turn validated events into frozen recorded events of `stream`, starting at `fromVersion` and
@@ -51,64 +91,126 @@ export function recordEvents(
 }
 
 /**
- * An empty index.
+ * An empty index, optionally with a retention budget.
  *
  * @example
  * const index = createLogIndex();
  * index.add(recordEvents('room:r1', 1, 1, frozen));
  */
-export function createLogIndex(): LogIndex {
-  const all: RecordedEvent[] = [];
-  const streams = new Map<string, RecordedEvent[]>();
+export function createLogIndex(init: LogIndexInit = {}): LogIndex {
+  const retainBytes = init.retainBytes ?? 0;
+  const isRetaining = retainBytes > 0;
+  const trimTo = Math.floor(retainBytes * 0.9);
+  /** `buf[i]` is the event at position `base + 1 + i`; slots below `first` are cleared. */
+  let buf: Array<RecordedEvent | undefined> = [];
+  /** Estimated size of `buf[i]` (kept only with retention). */
+  let sizes: number[] = [];
+  let base = 0;
+  let first = 1;
+  let heldBytes = 0;
+  const streams = new Map<string, StreamEntry>();
+
+  function dropOldest(): void {
+    const i = first - 1 - base;
+    const e = buf[i] as RecordedEvent;
+    heldBytes -= sizes[i] as number;
+    buf[i] = undefined;
+    first++;
+    const s = streams.get(e.stream) as StreamEntry;
+    s.events[s.start++] = undefined;
+    if (s.start === s.events.length) {
+      s.events = [];
+      s.start = 0;
+    } else if (s.start >= MIN_COMPACT_STREAM && s.start * 2 >= s.events.length) {
+      s.events = s.events.slice(s.start);
+      s.start = 0;
+    }
+  }
 
   return {
     get head() {
-      return all.length;
+      return base + buf.length;
     },
-    all,
+    get first() {
+      return first;
+    },
+    at(position) {
+      return position >= first ? buf[position - 1 - base] : undefined;
+    },
     version(stream) {
-      return streams.get(stream)?.length ?? 0;
+      return streams.get(stream)?.version ?? 0;
     },
-    add(events) {
+    add(events, estimatedBytes = 0) {
+      const n = events.length;
+      const share = n > 0 ? Math.floor(estimatedBytes / n) : 0;
+      let rest = estimatedBytes - share * n;
       for (const e of events) {
-        let list = streams.get(e.stream);
-        if (!list) {
-          list = [];
-          streams.set(e.stream, list);
+        let s = streams.get(e.stream);
+        if (!s) {
+          s = { version: 0, lastPosition: 0, events: [], start: 0 };
+          streams.set(e.stream, s);
         }
         // Invariants the stores guarantee; a breach is a bug, never a user error.
-        if (e.position !== all.length + 1 || e.version !== list.length + 1) {
+        if (e.position !== base + buf.length + 1 || e.version !== s.version + 1) {
           throw new Error(
             `log index: ${e.stream}@${e.version} at position ${e.position} does not continue the log`,
           );
         }
-        list.push(e);
-        all.push(e);
+        s.events.push(e);
+        s.version = e.version;
+        s.lastPosition = e.position;
+        buf.push(e);
+        const size = share + rest + EVENT_OVERHEAD + e.stream.length + e.type.length;
+        rest = 0;
+        heldBytes += size;
+        if (isRetaining) sizes.push(size);
+      }
+    },
+    trim() {
+      if (!isRetaining || heldBytes <= retainBytes) return;
+      const head = base + buf.length;
+      while (heldBytes > trimTo && first < head) dropOldest();
+      const dead = first - 1 - base;
+      if (dead >= MIN_COMPACT && dead * 2 >= buf.length) {
+        buf = buf.slice(dead);
+        sizes = sizes.slice(dead);
+        base += dead;
       }
     },
     readStream(stream, after, limit) {
-      const list = streams.get(stream);
-      if (!list || limit === 0) return [];
-      return list.slice(after, after + limit);
+      const s = streams.get(stream);
+      if (!s || limit === 0) return [];
+      const firstVersion = s.version - (s.events.length - s.start) + 1;
+      const from = s.start + Math.max(0, after - firstVersion + 1);
+      return s.events.slice(from, from + limit) as RecordedEvent[];
     },
     readAll(after, limit, prefix) {
       if (limit === 0) return [];
-      if (prefix === '') return all.slice(after, after + limit);
+      const from = Math.max(after, first - 1) - base;
+      if (prefix === '') return buf.slice(from, from + limit) as RecordedEvent[];
       const out: RecordedEvent[] = [];
-      for (let i = after; i < all.length && out.length < limit; i++) {
-        const e = all[i] as RecordedEvent;
+      for (let i = from; i < buf.length && out.length < limit; i++) {
+        const e = buf[i] as RecordedEvent;
         if (e.stream.startsWith(prefix)) out.push(e);
       }
       return out;
     },
     listStreams(prefix) {
       const out: StreamInfo[] = [];
-      for (const [stream, list] of streams) {
+      for (const [stream, s] of streams) {
         if (!stream.startsWith(prefix)) continue;
-        const last = list[list.length - 1] as RecordedEvent;
-        out.push({ stream, version: list.length, lastPosition: last.position });
+        out.push({ stream, version: s.version, lastPosition: s.lastPosition });
       }
       return out.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
+    },
+    retention() {
+      return {
+        retainBytes,
+        heldBytes,
+        heldEvents: base + buf.length - (first - 1),
+        droppedEvents: first - 1,
+        firstPosition: first,
+      };
     },
   };
 }
@@ -116,7 +218,7 @@ export function createLogIndex(): LogIndex {
 /** The read half of `EventStore`, served from an index (shared by the memory and file stores). */
 export type IndexReads = Pick<
   EventStore,
-  'readStream' | 'readAll' | 'streamVersion' | 'listStreams' | 'headPosition'
+  'readStream' | 'readAll' | 'streamVersion' | 'listStreams' | 'headPosition' | 'firstPosition'
 >;
 
 /**
@@ -143,5 +245,6 @@ export function indexReads(index: LogIndex, assertOpen: () => void): IndexReads 
     streamVersion: (stream) => guard(() => index.version(stream)),
     listStreams: (prefix) => guard(() => index.listStreams(prefix ?? '')),
     headPosition: () => guard(() => index.head),
+    firstPosition: () => guard(() => index.first),
   };
 }

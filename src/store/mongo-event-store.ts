@@ -213,6 +213,7 @@ export async function createMongoEventStore(
     streamVersion: (stream) => guarded('reading a stream version', () => q.streamVersion(stream)),
     listStreams: (prefix) => guarded('listing streams', () => q.listStreams(prefix ?? '')),
     headPosition: () => guarded('reading the head position', q.head),
+    firstPosition: () => guarded('reading the first position', () => Promise.resolve(1)),
     flush: () => writer.drain(),
     close() {
       closing ??= (async () => {

@@ -3,7 +3,7 @@
  *
  * | spec | store |
  * | --- | --- |
- * | `memory` | volatile, in this process only |
+ * | `memory` | volatile, in this process only; bounded by `options.memory.retainBytes` if set |
  * | `file:PATH` | embedded durable log in directory PATH (created 0700; `~/` is the home dir) |
  * | `mongodb://…`, `mongodb+srv://…` | MongoDB (database from the URI path, else `conclave`) |
  */
@@ -12,10 +12,12 @@ import { join } from 'node:path';
 import { AppError } from '../errors.js';
 import type { EventStore } from './event-store.js';
 import { createFileEventStore, type FileEventStoreInit } from './file-event-store.js';
-import { createMemoryEventStore } from './memory-event-store.js';
+import { createMemoryEventStore, type MemoryEventStoreInit } from './memory-event-store.js';
 import { createMongoEventStore, type MongoEventStoreInit } from './mongo-event-store.js';
 
 export interface OpenEventStoreOptions {
+  /** For `memory`: e.g. a retention budget (`retainBytes`); ignored by the other stores. */
+  readonly memory?: MemoryEventStoreInit;
   readonly file?: FileEventStoreInit;
   readonly mongo?: MongoEventStoreInit;
 }
@@ -60,6 +62,7 @@ export function parseStoreSpec(spec: string): StoreSpec {
  * @example
  * const store = await openEventStore('file:~/.conclave/log');
  * console.log(store.description); // file:/home/me/.conclave/log
+ * const volatile = await openEventStore('memory', { memory: { retainBytes: 32 * 1024 * 1024 } });
  */
 export async function openEventStore(
   spec: string,
@@ -68,7 +71,7 @@ export async function openEventStore(
   const parsed = parseStoreSpec(spec);
   switch (parsed.kind) {
     case 'memory':
-      return createMemoryEventStore();
+      return createMemoryEventStore(options.memory);
     case 'file':
       return createFileEventStore(parsed.path, options.file);
     case 'mongodb':

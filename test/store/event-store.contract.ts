@@ -224,6 +224,13 @@ export function describeEventStoreContract(name: string, factory: StoreFactory):
         await store.append('a', events(3));
         expect(await store.headPosition()).toBe(3);
       });
+
+      it('reports first position 1 while nothing was dropped (always, for durable stores)', async () => {
+        expect(await store.firstPosition()).toBe(1);
+        await store.append('a', events(3));
+        expect(await store.firstPosition()).toBe(1);
+        expect(positions(await store.readAll())[0]).toBe(await store.firstPosition());
+      });
     });
 
     describe('subscribe', () => {
@@ -294,6 +301,7 @@ export function describeEventStoreContract(name: string, factory: StoreFactory):
         await store.close(); // idempotent
         await rejectsWithCode(store.append('a', events(1)), 'ERR_STORE_CLOSED');
         await rejectsWithCode(store.readAll(), 'ERR_STORE_CLOSED');
+        await rejectsWithCode(store.firstPosition(), 'ERR_STORE_CLOSED');
         await rejectsWithCode(firstValueFrom(store.subscribe()), 'ERR_STORE_CLOSED');
       });
     });

@@ -10,6 +10,7 @@ import { openEventStore } from '../../store/open-event-store.js';
 import { apiFollow, apiJson, resolveTarget } from '../api-client.js';
 import { clientOptions } from '../client-options.js';
 import { formatLogEntry } from '../format.js';
+import { droppedRangeOf, reportDropped, type LogPage } from '../log-source.js';
 import { printLine } from '../output.js';
 import { registerExportCommand } from './log-export.js';
 import { registerReplayCommands } from './log-replay.js';
@@ -83,6 +84,8 @@ export function registerLogCommand(program: Command): void {
         'after',
         `
 Each line: #position  time  stream@version  EventType  fromState → toState
+A peer on the memory store keeps only its newest events (conclave serve --log-retain): when the
+range starts before them, a one-line notice goes to stderr (a JSON object with --json).
 Examples:
   $ conclave log --stream peer:3f9a…
   $ conclave log --follow --json                 # JSON lines, for tools
@@ -106,14 +109,18 @@ Examples:
     if (o.stream) q.set('stream', o.stream);
     const print = printer(o.json);
     if (o.follow) {
+      // The live tail cannot say what was dropped; one entry of a page can.
+      const probe = new URLSearchParams(q);
+      probe.set('limit', '1');
+      const head = await apiJson<LogPage>(target, 'GET', `/api/log?${probe.toString()}`);
+      const dropped = droppedRangeOf(head);
+      if (dropped) reportDropped(dropped, o.json);
       await apiFollow(target, `/api/log?${q.toString()}`, (data) => print(data as RecordedEvent));
       return;
     }
-    const r = await apiJson<{ entries: RecordedEvent[] }>(
-      target,
-      'GET',
-      `/api/log?${q.toString()}`,
-    );
+    const r = await apiJson<LogPage>(target, 'GET', `/api/log?${q.toString()}`);
+    const dropped = droppedRangeOf(r);
+    if (dropped) reportDropped(dropped, o.json);
     r.entries.forEach(print);
   });
 }

@@ -58,6 +58,22 @@ export function registerServeCommand(program: Command): void {
         .default(DEFAULTS.store),
     )
     .addOption(
+      // No commander default: serve-config must tell "not given" (memory default, durable: fine)
+      // from an explicit value (refused with a durable store).
+      new Option(
+        '--log-retain <MiB>',
+        `volatile log: keep the newest N MiB of events in memory (0 = keep all; default ${DEFAULTS.logRetainMiB} with --store memory, fractions allowed)`,
+      ).env('CONCLAVE_LOG_RETAIN'),
+    )
+    .addOption(
+      new Option(
+        '--room-history <n>',
+        'messages kept in memory per room (older ones stay in the log; members further behind skip ahead)',
+      )
+        .env('CONCLAVE_ROOM_HISTORY')
+        .default(DEFAULTS.roomHistory),
+    )
+    .addOption(
       new Option('--identity <kind>', 'identity key type for a new identity')
         .choices(['ed25519', 'rsa'])
         .env('CONCLAVE_IDENTITY')
@@ -124,8 +140,13 @@ Precedence: command-line flag > CONCLAVE_<FLAG> environment variable > default.
 The keystore passphrase is read only from CONCLAVE_PASSPHRASE (never a flag, so it stays out of
 shell history and process lists); without it keys are stored unwrapped (files mode 0600).
 
+The memory store (the default, and --volatile) drops its oldest events beyond --log-retain, so a
+long-running peer does not grow without bound; "conclave log" says when a range was dropped.
+Durable stores (file:, mongodb:) keep every event and refuse --log-retain.
+
 Examples:
   $ conclave serve --volatile --port 0 --api-port 0
+  $ conclave serve --volatile --log-retain 256         # keep the newest 256 MiB of events
   $ conclave serve --data-dir /var/lib/conclave --store file:/var/lib/conclave/log --name ops-laptop
   $ CONCLAVE_PASSPHRASE=… conclave serve --identity rsa`,
     )

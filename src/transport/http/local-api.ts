@@ -61,7 +61,8 @@ export interface LocalApiDeps {
   readonly channel: RequestChannel<LocalRequest, unknown>;
   /** The push feed: buffered events after `afterId`, then live. */
   readonly feed: (afterId: number) => Observable<FeedEvent>;
-  readonly log: Pick<EventStore, 'readAll' | 'subscribe'>;
+  /** The event log; `firstPosition`/`retention` tell `GET /api/log` when a range was dropped. */
+  readonly log: Pick<EventStore, 'readAll' | 'subscribe' | 'firstPosition' | 'retention'>;
   readonly health: () => HealthReport;
   /** Known peers, as `GET /api/peers` lists them. */
   readonly peers: () => readonly unknown[];
@@ -247,13 +248,26 @@ export function createLocalApi(deps: LocalApiDeps): Express {
       streamSse(req, res, items$);
       return;
     }
-    const scanned = await deps.log.readAll({
-      after: q.after,
-      limit: q.limit,
-      ...(prefix !== undefined ? { streamPrefix: prefix } : {}),
-    });
+    const [scanned, first] = await Promise.all([
+      deps.log.readAll({
+        after: q.after,
+        limit: q.limit,
+        ...(prefix !== undefined ? { streamPrefix: prefix } : {}),
+      }),
+      deps.log.firstPosition(),
+    ]);
+    // A bounded memory log dropped part of the range asked for: say so (additive fields).
+    const retainBytes = deps.log.retention?.().retainBytes ?? 0;
+    const dropped =
+      first > q.after + 1
+        ? { dropped: true, firstPosition: first, ...(retainBytes > 0 ? { retainBytes } : {}) }
+        : {};
     // `scannedTo` lets a client page on even when an exact-stream filter dropped entries.
-    res.json({ entries: scanned.filter(matches), scannedTo: scanned.at(-1)?.position ?? q.after });
+    res.json({
+      entries: scanned.filter(matches),
+      scannedTo: scanned.at(-1)?.position ?? q.after,
+      ...dropped,
+    });
   });
 
   if (deps.rooms) app.use(createRoomsRouter(deps.rooms));
