@@ -2,8 +2,9 @@
  * Rooms end to end over real processes (perf-ceilings §5 T1, T2, T3, T5, T10), each number beside
  * a baseline measured in the same run.
  *
- * Layout. The room host is a real peer (`servePeer`, what `conclave serve --volatile
- * --no-discovery` runs) in its own process, driven through its local API. Members are whole
+ * Layout. The room host is a real peer: the compiled CLI, `node dist/cli/main.js serve --volatile
+ * --no-discovery` (what `npm start` runs; the bench builds `dist/` first), in its own process,
+ * driven through its local API; its CPU and memory come from its `/api/metrics`. Members are whole
  * in-process peers (sessions, push links, rooms, event log; bench/support/rooms-peer.ts) sharing a
  * few fleet processes, never the host's; they connect, join with invite codes and see messages on
  * their hub (`runtime.hub.events$()`, the feed behind `GET /api/events`). The sender is alone in
@@ -31,12 +32,15 @@
  * Knobs (env): ROOMS_BENCH_ONLY=k10,k50,log,rss picks parts (log runs with the K = 10 part);
  * ROOMS_BENCH_RSS_CAP_S (default 100) bounds the RSS part; ROOMS_BENCH_PROF=DIR starts every
  * child with `--cpu-prof --cpu-prof-dir DIR` and prints their PIDs on stderr;
- * ROOMS_BENCH_HEAP=DIR writes a heap snapshot of the host at the end of the RSS part.
+ * ROOMS_BENCH_HEAP=DIR writes a heap snapshot of the host at the end of the RSS part;
+ * ROOMS_BENCH_HOST_FLAGS adds node flags to the host (e.g. `--max-old-space-size=128`);
+ * ROOMS_BENCH_TSX_HOST=1 runs the host from the sources under tsx (no build).
  * Timings are reported, never asserted.
  */
 import { readFileSync } from 'node:fs';
 import { percentile, toRate, type BenchModule, type RatioRow } from './lib.js';
 import { measureFloorCpuUs } from './support/rooms-floor.js';
+import { ensureBuilt, startCliHost } from './support/rooms-cli-host.js';
 import { startChild, type BenchChild, type ProcStats } from './support/rooms-ipc.js';
 
 const PAYLOAD_BYTES = 256;
@@ -53,10 +57,12 @@ const only = (process.env.ROOMS_BENCH_ONLY ?? 'k10,k50,log,rss').split(',');
 const profDir = process.env.ROOMS_BENCH_PROF;
 const heapDir = process.env.ROOMS_BENCH_HEAP;
 const profFlags = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
+/** Extra node flags for the room host only (ROOMS_BENCH_HOST_FLAGS, space-separated). */
+const hostFlags = (process.env.ROOMS_BENCH_HOST_FLAGS ?? '').split(' ').filter((f) => f !== '');
 
 /** A bench child; with ROOMS_BENCH_PROF every child writes a CPU profile named by its PID. */
-function child(name: string, script: string): BenchChild {
-  const c = startChild(name, script, [], profFlags);
+function child(name: string, script: string, extra: readonly string[] = []): BenchChild {
+  const c = startChild(name, script, [], [...profFlags, ...extra]);
   if (profDir) process.stderr.write(`[rooms bench] ${name}: pid ${c.child.pid ?? '?'}\n`);
   return c;
 }
@@ -161,7 +167,15 @@ async function startHost(): Promise<{
   peerId: string;
   roomId: string;
 }> {
-  const host = child('room-host', './rooms-host.ts');
+  // The host is the compiled CLI (`conclave serve --volatile`, what `npm start` runs); with
+  // ROOMS_BENCH_TSX_HOST=1 it is the in-process IPC host under tsx instead.
+  let host: BenchChild;
+  if (process.env.ROOMS_BENCH_TSX_HOST === '1')
+    host = child('room-host', './rooms-host.ts', hostFlags);
+  else {
+    host = await startCliHost('room-host', [...profFlags, ...hostFlags], heapDir);
+    if (profDir) process.stderr.write(`[rooms bench] room-host: pid ${host.child.pid ?? '?'}\n`);
+  }
   const { peerUrl, peerId } = await host.call<{ peerUrl: string; peerId: string }>('info');
   const roomId = await host.call<string>('create', { name: 'bench' });
   return { host, peerUrl, peerId, roomId };
@@ -620,6 +634,7 @@ async function rssPart(report: (r: RatioRow) => void): Promise<void> {
     const samples: Array<{ at: number; rss: number; heap: number }> = [];
     const first = await s.server.call<ProcStats>('stats');
     samples.push({ at: 0, rss: first.rss, heap: first.heapUsed });
+    let lastStats = first;
     await startPhase(s, 0, 5);
     const sender = s.fleets[0] as BenchChild;
     const boxA = boxReading();
@@ -640,6 +655,7 @@ async function rssPart(report: (r: RatioRow) => void): Promise<void> {
       if (ended !== 'done') break;
       const st = await s.server.call<ProcStats>('stats');
       samples.push({ at: next, rss: st.rss, heap: st.heapUsed });
+      lastStats = st;
     }
     const stopped = await sender.call<{
       sent: number;
@@ -686,7 +702,7 @@ async function rssPart(report: (r: RatioRow) => void): Promise<void> {
       others: othersBusy,
       row: {
         ours: toRate(rate),
-        note: `${rate.toFixed(0)} msg/s; host ${hostCores.toFixed(2)} cores (${hostUsPerMsg.toFixed(0)} µs CPU per message), sender fleet ${(fleetCores[0] ?? 0).toFixed(2)}, light receivers ${lightCores.toFixed(2)}; RSS MB every 10 k: ${trail}; heap ${mb(last.heap).toFixed(0)} MB${done ? '' : `; ${why}; at this slope 100 k would be ≈ ${projected.toFixed(0)} MB`}`,
+        note: `${rate.toFixed(0)} msg/s; host ${hostCores.toFixed(2)} cores (${hostUsPerMsg.toFixed(0)} µs CPU per message), sender fleet ${(fleetCores[0] ?? 0).toFixed(2)}, light receivers ${lightCores.toFixed(2)}; RSS MB every 10 k: ${trail}; heap ${mb(last.heap).toFixed(0)} MB used of ${mb(lastStats.heapTotal).toFixed(0)}, external ${mb(lastStats.external).toFixed(0)} MB${done ? '' : `; ${why}; at this slope 100 k would be ≈ ${projected.toFixed(0)} MB`}`,
       },
     });
     if (warm) {
@@ -729,6 +745,7 @@ const bench: BenchModule = {
   title: 'rooms: encrypted room fan-out across processes vs raw ws fan-out (T1–T3, T5, T10)',
   async run(report) {
     lines.length = 0;
+    if (process.env.ROOMS_BENCH_TSX_HOST !== '1') ensureBuilt();
     const floorUs = measureFloorCpuUs(5, 200, PAYLOAD_BYTES);
     line(report, {
       metric: 'receiver crypto floor (Ed25519 verify + AES-GCM decrypt)',

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { pino } from 'pino';
 import { servePeer } from '../../src/cli/serve.js';
+import { roomHostCommands } from './rooms-cli-host.js';
 import { benchServeConfig } from './rooms-peer.js';
 import { procStats, serveIpc } from './rooms-ipc.js';
 
@@ -34,25 +35,7 @@ async function api<T>(method: string, path: string, body?: unknown): Promise<T> 
 
 serveIpc({
   info: () => ({ peerUrl: peer.ready.peerUrl, peerId: peer.ready.peerId }),
-  async create(a) {
-    const room = await api<{ roomId: string }>('POST', '/api/rooms', {
-      name: String(a.name),
-      capacity: 1000,
-    });
-    return room.roomId;
-  },
-  async invites(a) {
-    const codes: string[] = [];
-    for (let i = 0; i < Number(a.n); i++) {
-      const r = await api<{ code: string }>('POST', `/api/rooms/${String(a.roomId)}/invites`);
-      codes.push(r.code);
-    }
-    return codes;
-  },
-  async members(a) {
-    const list = await api<unknown[]>('GET', `/api/rooms/${String(a.roomId)}/members`);
-    return list.length;
-  },
+  ...roomHostCommands(api),
   stats: () => procStats(),
   heapSnapshot: (a) =>
     writeHeapSnapshot(join(String(a.dir), `rooms-host-${process.pid}.heapsnapshot`)),

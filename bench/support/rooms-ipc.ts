@@ -12,6 +12,9 @@ export interface ProcStats {
   readonly cpuUs: number;
   readonly rss: number;
   readonly heapUsed: number;
+  /** V8 heap reserved (used or not), and memory outside it (Buffers, native). */
+  readonly heapTotal: number;
+  readonly external: number;
   /** process.hrtime.bigint() as a number (ns); CLOCK_MONOTONIC, shared by every process. */
   readonly at: number;
 }
@@ -23,6 +26,8 @@ export function procStats(): ProcStats {
     cpuUs: c.user + c.system,
     rss: m.rss,
     heapUsed: m.heapUsed,
+    heapTotal: m.heapTotal,
+    external: m.external,
     at: Number(process.hrtime.bigint()),
   };
 }

@@ -14,6 +14,7 @@ import {
   type HistogramSample,
   type Metric,
 } from '../transport/http/prometheus.js';
+import type { EventStore } from '../store/event-store.js';
 import type { RunningDiscovery } from './serve-discovery.js';
 
 export interface MetricsDeps {
@@ -155,6 +156,62 @@ const FAMILIES: readonly MetricFamily[] = [
       [s.runtime.writer.appendLatency],
     ),
 ];
+
+/**
+ * The process itself, under the names Prometheus clients use (`process_*`, `nodejs_*`), so a peer
+ * run as a service shows up on the usual dashboards: CPU, resident memory, the V8 heap.
+ */
+export function processFamilies(): MetricFamily[] {
+  return [
+    () => {
+      const c = process.cpuUsage();
+      return counter(
+        'process_cpu_seconds_total',
+        'User and system CPU time spent, in seconds.',
+        one((c.user + c.system) / 1e6),
+      );
+    },
+    () =>
+      gauge(
+        'process_resident_memory_bytes',
+        'Resident memory size, in bytes.',
+        one(process.memoryUsage.rss()),
+      ),
+    () => {
+      const m = process.memoryUsage();
+      return gauge('nodejs_heap_size_bytes', 'V8 heap, in bytes: used, and reserved in total.', [
+        { labels: { kind: 'used' }, value: m.heapUsed },
+        { labels: { kind: 'total' }, value: m.heapTotal },
+      ]);
+    },
+    () =>
+      gauge(
+        'nodejs_external_memory_bytes',
+        'Memory of objects outside the V8 heap (Buffers, native), in bytes.',
+        one(process.memoryUsage().external),
+      ),
+  ];
+}
+
+/** The event log's retention (a bounded memory store): what it holds and what it dropped. */
+export function retentionFamilies(store: Pick<EventStore, 'retention'>): MetricFamily[] {
+  const r = store.retention?.bind(store);
+  if (!r) return [];
+  return [
+    () =>
+      gauge(
+        'conclave_log_held_bytes',
+        'Estimated JSON size of the events the memory log holds (it keeps the newest --log-retain).',
+        one(r().heldBytes),
+      ),
+    () =>
+      counter(
+        'conclave_log_dropped_total',
+        'Events the memory log dropped to stay within --log-retain.',
+        one(r().droppedEvents),
+      ),
+  ];
+}
 
 /** The rooms families: what `Rooms.stats()` counts. */
 export function roomFamilies(rooms: Pick<Rooms, 'stats'>): MetricFamily[] {

@@ -30,7 +30,12 @@ import { startDiscovery } from './serve-discovery.js';
 import { startSessions } from './serve-sessions.js';
 import { startRooms } from './serve-rooms.js';
 import type { Rooms } from '../actors/rooms/rooms.js';
-import { collectMetrics, roomFamilies } from './serve-metrics.js';
+import {
+  collectMetrics,
+  processFamilies,
+  retentionFamilies,
+  roomFamilies,
+} from './serve-metrics.js';
 import { attachLinkServer } from '../transport/ws/peer-link.js';
 import { attachInspectSocket } from '../transport/ws/inspect-socket.js';
 import { attachLocalEventsSocket } from '../transport/ws/local-events-socket.js';
@@ -171,6 +176,11 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
     });
     rooms = roomsReady;
     cleanups.push(() => Promise.resolve(roomsReady.close()));
+    const metricFamilies = [
+      ...roomFamilies(roomsReady),
+      ...retentionFamilies(store),
+      ...processFamilies(),
+    ];
     let apiListener: HttpListener | undefined;
     const localApi = createLocalApi({
       token,
@@ -200,8 +210,7 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
       actors: () => [actorTree(runtime.actor), ...runtime.roots().map((r) => actorTree(r))],
       inspection: runtime.inspection,
       discoveryDiagnostics: () => discovery.diagnostics(),
-      metrics: () =>
-        collectMetrics({ runtime, sessions, discovery, extra: roomFamilies(roomsReady) }),
+      metrics: () => collectMetrics({ runtime, sessions, discovery, extra: metricFamilies }),
       onUnexpected,
     });
     apiListener = await listenHttp(localApi, {

@@ -13,7 +13,7 @@ import { AppError } from '../errors.js';
 import type { EventStore } from './event-store.js';
 import { createFileEventStore, type FileEventStoreInit } from './file-event-store.js';
 import { createMemoryEventStore, type MemoryEventStoreInit } from './memory-event-store.js';
-import { createMongoEventStore, type MongoEventStoreInit } from './mongo-event-store.js';
+import type { MongoEventStoreInit } from './mongo-event-store.js';
 
 export interface OpenEventStoreOptions {
   /** For `memory`: e.g. a retention budget (`retainBytes`); ignored by the other stores. */
@@ -74,7 +74,10 @@ export async function openEventStore(
       return createMemoryEventStore(options.memory);
     case 'file':
       return createFileEventStore(parsed.path, options.file);
-    case 'mongodb':
+    case 'mongodb': {
+      // Loaded only for a Mongo store: the driver's BSON module alone holds a 17 MB buffer.
+      const { createMongoEventStore } = await import('./mongo-event-store.js');
       return createMongoEventStore(parsed.uri, options.mongo);
+    }
   }
 }

@@ -126,6 +126,30 @@ describe('room history window', () => {
     ); // long out of the window, and not back in it
   });
 
+  it('a retry keeps its first stamp: past the dedupe window it is refused, never sequenced as new', async () => {
+    let offsetMs = 0;
+    const now = () => new Date(Date.now() + offsetMs);
+    net = createRoomsNet();
+    const a = await net.add('alice', { now });
+    const b = await net.add('bob', { now });
+    const room = await a.rooms.create({ name: 'den' });
+    await b.rooms.join(room.roomId, {});
+    // bob's first try never reaches the host…
+    net.peers.delete(a.id);
+    await expect(b.rooms.send(room.roomId, 'late', 'retried-0001')).rejects.toThrow();
+    net.peers.set(a.id, a);
+    // …and he tries again, same id, after the dedupe window: he cannot know whether the first
+    // got through, so the host refuses it rather than risk a second copy.
+    offsetMs = DEDUPE_MS + 10_000;
+    await expect(b.rooms.send(room.roomId, 'late', 'retried-0001')).rejects.toMatchObject({
+      code: 'ERR_CLOCK_SKEW',
+    });
+    // A new message is stamped now and goes through.
+    const fresh = await b.rooms.send(room.roomId, 'new', 'fresh-00001');
+    expect(fresh.seq).toBe(1);
+    expect(a.rooms.list()[0]?.seq).toBe(1);
+  });
+
   it('refuses a send stamped too far from the host’s clock, either way, with a code that says what to do', async () => {
     net = createRoomsNet();
     const a = await net.add('alice');

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { PeerRuntime } from '../../src/actors/peer-runtime.js';
 import type { PeerSessions } from '../../src/actors/peer-sessions.js';
-import { collectMetrics, gauge, one } from '../../src/cli/serve-metrics.js';
+import {
+  collectMetrics,
+  gauge,
+  one,
+  processFamilies,
+  retentionFamilies,
+} from '../../src/cli/serve-metrics.js';
+import { createMemoryEventStore } from '../../src/store/memory-event-store.js';
 import type { RunningDiscovery } from '../../src/cli/serve-discovery.js';
 import { HANDSHAKE_FAILURE_REASONS } from '../../src/machines/handshake.types.js';
 
@@ -69,5 +76,34 @@ describe('collectMetrics', () => {
       extra: [() => gauge('conclave_rooms', 'Rooms joined.', one(3))],
     });
     expect(text).toContain('# TYPE conclave_rooms gauge\nconclave_rooms 3\n');
+  });
+
+  it('reports the process (CPU, resident memory, V8 heap) under the usual Prometheus names', () => {
+    const text = collectMetrics({ ...deps(), extra: processFamilies() });
+    const value = (re: RegExp): number => Number(re.exec(text)?.[1]);
+    expect(text).toContain('# TYPE process_cpu_seconds_total counter');
+    expect(value(/^process_cpu_seconds_total (\S+)$/m)).toBeGreaterThan(0);
+    expect(value(/^process_resident_memory_bytes (\d+)$/m)).toBeGreaterThan(10 * 2 ** 20);
+    const used = value(/^nodejs_heap_size_bytes\{kind="used"\} (\d+)$/m);
+    const total = value(/^nodejs_heap_size_bytes\{kind="total"\} (\d+)$/m);
+    expect(used).toBeGreaterThan(0);
+    expect(total).toBeGreaterThanOrEqual(used);
+    expect(value(/^nodejs_external_memory_bytes (\d+)$/m)).toBeGreaterThan(0);
+  });
+
+  it('reports what the memory log holds and dropped (a durable store has no such families)', async () => {
+    const store = createMemoryEventStore({ retainBytes: 2_000 });
+    for (let i = 0; i < 40; i++)
+      await store.append('s', [
+        { type: 'T', data: { pad: 'x'.repeat(100) }, meta: { recordedAt: 'now' } },
+      ]);
+    const text = collectMetrics({ ...deps(), extra: retentionFamilies(store) });
+    const held = Number(/^conclave_log_held_bytes (\d+)$/m.exec(text)?.[1]);
+    const dropped = Number(/^conclave_log_dropped_total (\d+)$/m.exec(text)?.[1]);
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThanOrEqual(2_000);
+    expect(dropped).toBeGreaterThan(0);
+    expect(dropped).toBe(store.retention?.().droppedEvents);
+    expect(retentionFamilies({})).toEqual([]);
   });
 });

@@ -257,7 +257,7 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
       if (!(Math.abs(skewMs) <= DEDUPE_MS))
         refuse(
           'ERR_CLOCK_SKEW',
-          `the message was stamped ${Math.round(skewMs / 1000)} s from the host's clock (at most ${DEDUPE_MS / 1000} s either way): check this peer's clock (NTP), then send it again`,
+          `the message was stamped ${Math.round(skewMs / 1000)} s from the host's clock (at most ${DEDUPE_MS / 1000} s either way): if this is a late retry, the message may already be in the room — check, and send it again as a new message; otherwise check this peer's clock (NTP)`,
         );
       if (env.epoch > ctx.epoch || env.epoch < ctx.minSendEpoch)
         refuse(

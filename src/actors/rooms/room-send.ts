@@ -60,10 +60,26 @@ export function createRoomSender(
   /** Sends by `roomId|id`: in flight (joined by a repeat) and recently finished (answered again). */
   const inFlight = new Map<string, Promise<SendResult>>();
   const sent = new Map<string, SendResult>();
+  /**
+   * When each recent message id was first stamped (`roomId|id` → sentAt). A retry of the same id
+   * keeps its first stamp, so the host either finds the id (same answer) or, past its dedupe
+   * window, refuses the stale stamp — a retry is never sequenced as a second message.
+   */
+  const stampedAt = new Map<string, string>();
 
   /** Messages sealed this tick, by room and epoch, waiting for one signature per batch. */
   const unsigned = new Map<string, Unsigned[]>();
   let signScheduled = false;
+
+  function stampOf(roomId: string, id: string): string {
+    const key = `${roomId}|${id}`;
+    const known = stampedAt.get(key);
+    if (known !== undefined) return known;
+    const at = core.at();
+    stampedAt.set(key, at);
+    if (stampedAt.size > MAX_SENT) stampedAt.delete(stampedAt.keys().next().value as string);
+    return at;
+  }
 
   /**
    * Seal a message now and sign it at the end of the tick, with every other message sealed
@@ -77,7 +93,7 @@ export function createRoomSender(
       epoch: ctx.epoch,
       sender: self,
       id,
-      sentAt: core.at(),
+      sentAt: stampOf(h.roomId, id),
       suite: ctx.suite,
     };
     const plain = Buffer.from(JSON.stringify({ text }), 'utf8');
@@ -149,7 +165,11 @@ export function createRoomSender(
     if (deps.sessions.isLinkUp(ctx.host)) {
       const key = `${h.roomId}|${env.id}`;
       const ack = awaitAck(key);
-      const how = await deps.sessions.push(ctx.host, { type: 'room.send', env });
+      // A push that throws settles the ack waiter too (else its timer would reject unheard) and
+      // falls back to a sealed request below, like a push that did not go over the link.
+      const how = await deps.sessions
+        .push(ctx.host, { type: 'room.send', env })
+        .catch(() => 'failed' as const);
       if (how === 'link') {
         const a = await ack;
         if (a.seq !== undefined) return a.seq;
