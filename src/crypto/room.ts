@@ -87,7 +87,7 @@ export function createEpochKeyWrapper(
   withEmpty.copy(aad, 0, 0, prefixLength);
   return (kek, memberId) => {
     checkAeadKey(kek);
-    if (/\p{Surrogate}/u.test(memberId))
+    if (!(memberId as string & { isWellFormed(): boolean }).isWellFormed())
       throw new AppError('ERR_INVALID_ARGUMENT', 'member id is not well-formed UTF-16');
     const idLength = Buffer.byteLength(memberId, 'utf8');
     if (aad.length < prefixLength + 4 + idLength) {
