@@ -42,8 +42,21 @@ export interface IndexFeed {
 export function createIndexFeed(
   index: LogIndex,
   closedReason: () => AppError | undefined,
+  options: { onIdle?: () => void } = {},
 ): IndexFeed {
   const cursors = new Set<Cursor>();
+  let delivering = 0;
+  const idle = options.onIdle;
+
+  /** Run a delivery; `onIdle` runs when the outermost one (of all cursors) is done. */
+  function delivery(work: () => void): void {
+    delivering++;
+    try {
+      work();
+    } finally {
+      if (--delivering === 0) idle?.();
+    }
+  }
 
   function pump(c: Cursor, isUnbounded: boolean): void {
     // Re-entered from a subscriber that appended: the outer loop on the stack (same cursor) picks
@@ -74,7 +87,7 @@ export function createIndexFeed(
     c.isScheduled = true;
     setImmediate(() => {
       c.isScheduled = false;
-      if (cursors.has(c)) pump(c, false);
+      if (cursors.has(c)) delivery(() => pump(c, false));
     });
   }
 
@@ -89,14 +102,16 @@ export function createIndexFeed(
         const { after, prefix } = allWindow(options);
         const c: Cursor = { subscriber, prefix, next: after, isPumping: false, isScheduled: false };
         cursors.add(c);
-        pump(c, false);
+        delivery(() => pump(c, false));
         return () => {
           cursors.delete(c);
         };
       });
     },
     notify() {
-      for (const c of cursors) pump(c, false);
+      delivery(() => {
+        for (const c of cursors) pump(c, false);
+      });
     },
     complete() {
       for (const c of [...cursors]) {

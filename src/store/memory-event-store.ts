@@ -67,7 +67,9 @@ export function createMemoryEventStore(init: MemoryEventStoreInit = {}): MemoryE
   let isClosed = false;
   const closedReason = (): AppError | undefined =>
     isClosed ? closedError(description) : undefined;
-  const feed = createIndexFeed(index, closedReason);
+  // Trimmed once a delivery to every subscriber is done — after each append, or, when a subscriber
+  // appended from its own callback, after the outermost delivery — so no live subscriber misses one.
+  const feed = createIndexFeed(index, closedReason, { onIdle: () => index.trim() });
 
   function assertOpen(): void {
     if (isClosed) throw closedError(description);
@@ -86,8 +88,7 @@ export function createMemoryEventStore(init: MemoryEventStoreInit = {}): MemoryE
         checkExpectedVersion(stream, options?.expectedVersion, actual);
         const firstPosition = index.head + 1;
         index.add(recordEvents(stream, actual + 1, firstPosition, frozen), estimatedBytes);
-        feed.notify();
-        index.trim();
+        feed.notify(); // trims when done (onIdle)
         return {
           version: actual + frozen.length,
           firstPosition,

@@ -116,7 +116,7 @@ describe('room history window', () => {
     expect(again).toMatchObject({ status: 200, body: { seq } });
     const before = a.rooms.list()[0]?.seq;
     // Past the dedupe window the id is forgotten, and the send is refused for its stale stamp.
-    offsetMs = DEDUPE_MS + 5_000;
+    offsetMs = DEDUPE_MS + 15_000;
     await a.rooms.send(room.roomId, 'the host moves on'); // forgets expired ids as it goes
     const late = await b.request(a, '/rooms/send', env);
     expect(late).toMatchObject({ body: { code: 'ERR_CLOCK_SKEW' } });
@@ -148,6 +148,76 @@ describe('room history window', () => {
     const fresh = await b.rooms.send(room.roomId, 'new', 'fresh-00001');
     expect(fresh.seq).toBe(1);
     expect(a.rooms.list()[0]?.seq).toBe(1);
+  });
+
+  it('a fetch answer never sets its floor past a message it carries (sends sequenced meanwhile)', async () => {
+    net = createRoomsNet();
+    const a = await net.add('alice', { historyLimit: 10 });
+    const b = await net.add('bob', { linkUp: false });
+    const room = await a.rooms.create({ name: 'den' });
+    await b.rooms.join(room.roomId, {});
+    for (let i = 1; i <= 10; i++) await a.rooms.send(room.roomId, `m${i}`);
+    const key = await epochKeyOf(b, room.roomId, 1);
+    const envs = Array.from({ length: 10 }, (_, i) =>
+      sealEnvelope(
+        b.identity,
+        key,
+        {
+          roomId: room.roomId,
+          epoch: 1,
+          sender: b.id,
+          id: `race-${String(i).padStart(4, '0')}`,
+          sentAt: new Date().toISOString(),
+          suite: 'aes-256-gcm',
+        },
+        `r${i}`,
+      ),
+    );
+    const req = (path: string, body: unknown) =>
+      a.rooms.handleRequest(b.id, { method: 'POST', path, body }) as Promise<{
+        status: number;
+        body: { msgs: Array<{ seq: number }>; floor?: number; seq: number };
+      }>;
+    const fetched = req('/rooms/fetch', { roomId: room.roomId, after: 0, limit: 500 });
+    const sends = envs.map((e) => req('/rooms/send', e)); // sequenced while the fetch wraps keys
+    const r = await fetched;
+    await Promise.all(sends);
+    const first = r.body.msgs[0]?.seq ?? Number.POSITIVE_INFINITY;
+    expect(r.body.floor ?? 0).toBeLessThan(first);
+  });
+
+  it('remembers an id a little longer than it accepts its stamp: no edge where a retry is new again', async () => {
+    const T0 = Date.parse('2030-01-01T00:00:00.000Z');
+    let t = T0;
+    net = createRoomsNet();
+    const a = await net.add('alice', { now: () => new Date(t) });
+    const b = await net.add('bob', { now: () => new Date(t) });
+    const room = await a.rooms.create({ name: 'den' });
+    await b.rooms.join(room.roomId, {});
+    const key = await epochKeyOf(b, room.roomId, 1);
+    const env = sealEnvelope(
+      b.identity,
+      key,
+      {
+        roomId: room.roomId,
+        epoch: 1,
+        sender: b.id,
+        id: 'edge-00001',
+        sentAt: new Date(T0).toISOString(),
+        suite: 'aes-256-gcm',
+      },
+      'once',
+    );
+    const first = await b.request(a, '/rooms/send', env);
+    // Found while it is remembered (a little past the accepted window), refused after: the two
+    // windows overlap, so there is no instant at which the retry would be taken as new.
+    for (const at of [DEDUPE_MS - 1, DEDUPE_MS, DEDUPE_MS + 1, DEDUPE_MS + 10_001]) {
+      t = T0 + at;
+      await a.rooms.send(room.roomId, `tick ${at}`); // the host forgets what has expired
+      const again = await b.request(a, '/rooms/send', env);
+      if (at <= DEDUPE_MS + 1) expect(again.body, `at ${at}`).toEqual(first.body);
+      else expect(again.body, `at ${at}`).toMatchObject({ code: 'ERR_CLOCK_SKEW' });
+    }
   });
 
   it('refuses a send stamped too far from the host’s clock, either way, with a code that says what to do', async () => {

@@ -197,6 +197,28 @@ describe('memory event store retention', () => {
     await store.close();
   });
 
+  it('lets every live subscriber see an event a subscriber appended from its own callback before it is dropped', async () => {
+    const store = createMemoryEventStore({ retainBytes: 5_000 });
+    const seenA: number[] = [];
+    const seenB: number[] = [];
+    let fired = false;
+    store.subscribe({ after: 0 }).subscribe((e) => {
+      seenA.push(e.position);
+      if (e.position === 1 && !fired) {
+        fired = true;
+        // two appends from inside the callback; the second takes the log over its budget
+        void store.append('x', [padded(3_000)]);
+        void store.append('x', [padded(3_000)]);
+      }
+    });
+    store.subscribe({ after: 0 }).subscribe((e) => seenB.push(e.position));
+    await store.append('x', [padded(10)]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seenA).toEqual([1, 2, 3]);
+    expect(seenB).toEqual([1, 2, 3]);
+    expect(await store.firstPosition()).toBeGreaterThan(1); // and it did drop afterwards
+  });
+
   it('lets a subscriber still catching up skip ahead when the events it has not seen are dropped', async () => {
     const store = createMemoryEventStore({ retainBytes: 2_000_000 });
     for (let i = 0; i < 10_000; i++) await store.append('s', [anEvent('T')]);

@@ -46,8 +46,10 @@ export interface RoomHandle {
   pollTimer: NodeJS.Timeout | undefined;
 }
 
-/** How long a message id is remembered, and how far a send's `sentAt` may be from the host's clock. */
+/** How far a send's `sentAt` may be from the host's clock (either way). */
 export const DEDUPE_MS = 120_000;
+/** Ids are remembered this much longer than sends are accepted: no edge where both fail. */
+const DEDUPE_MARGIN_MS = 10_000;
 /** Messages a peer keeps in memory per room, by default (`conclave serve --room-history`). */
 export const DEFAULT_HISTORY_LIMIT = 10_000;
 
@@ -87,15 +89,19 @@ export function addMessage(h: RoomHandle, m: StoredMessage, nowMs = Date.now()):
   const last = h.messages.at(-1);
   if (last !== undefined && m.seq <= last.seq) return;
   h.messages.push(m);
-  const key = `${m.env.sender}|${m.env.id}`;
-  h.byId.set(key, m.seq);
+  // The host takes a send while its stamp is within DEDUPE_MS of the host's clock, so its id is
+  // remembered until DEDUPE_MS (plus a margin) past that stamp: a retry is found, or refused for
+  // its stale stamp — never sequenced twice. Ids whose window is over (a restart replaying old
+  // history) are not remembered at all. Stamps further ahead are capped (the host refuses them).
   const sentAt = Date.parse(m.env.sentAt);
-  // The host refuses sentAt more than DEDUPE_MS off its clock; a member takes what the host sent.
-  const base = Number.isFinite(sentAt)
-    ? Math.min(Math.max(sentAt, nowMs), nowMs + DEDUPE_MS)
-    : nowMs;
-  h.dedupe.keys.push(key);
-  h.dedupe.until.push(base + DEDUPE_MS);
+  const stamp = Number.isFinite(sentAt) ? Math.min(sentAt, nowMs + DEDUPE_MS) : nowMs;
+  const until = stamp + DEDUPE_MS + DEDUPE_MARGIN_MS;
+  if (until > nowMs) {
+    const key = `${m.env.sender}|${m.env.id}`;
+    h.byId.set(key, m.seq);
+    h.dedupe.keys.push(key);
+    h.dedupe.until.push(until);
+  }
   forgetExpired(h, nowMs);
   if (h.messages.length > h.historyLimit + Math.ceil(h.historyLimit / 10)) {
     const gone = h.messages.splice(0, h.messages.length - h.historyLimit);

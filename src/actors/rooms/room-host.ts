@@ -225,7 +225,9 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
           'ERR_NOT_VERIFIED',
           'this host runs --trust strict and no longer trusts your key; ask the owner to verify you',
         );
+      // Read together: sends sequenced while the keys are wrapped below may move the window on.
       const msgs = batches(messagesAfter(h, after, limit))[0] ?? [];
+      const floor = h.floor;
       const next = rotations.running(roomId)?.epoch;
       const epochs = new Set<number>([ctx.epoch, ...msgs.map((m) => m.env.epoch)]);
       if (next !== undefined) epochs.add(next);
@@ -239,7 +241,7 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
         epoch: ctx.epoch,
         keys: wrapped,
         members: wireMembers(ctx),
-        ...(after < h.floor ? { floor: h.floor } : {}),
+        ...(after < floor ? { floor } : {}),
       };
     },
 

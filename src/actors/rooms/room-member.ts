@@ -36,6 +36,8 @@ export interface RoomMemberSide {
   ): Promise<RoomHandle | 'pending'>;
   leave(h: RoomHandle): Promise<void>;
   send(h: RoomHandle, text: string, id?: string): Promise<SendResult>;
+  /** After a restart: our own messages still held keep their first stamps for retries. */
+  restored(h: RoomHandle): void;
   onPush(from: string, push: RoomPush): void;
   catchUp(h: RoomHandle): Promise<void>;
   startPolling(h: RoomHandle): void;
@@ -160,6 +162,10 @@ export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSid
 
   const member: RoomMemberSide = {
     send: (h, text, id) => sender.send(h, text, id),
+    restored: (h) => {
+      for (const m of h.messages)
+        if (m.env.sender === self) sender.rememberStamp(h.roomId, m.env.id, m.env.sentAt);
+    },
 
     async join(t, auth) {
       if (t.host === self) throw new AppError('ERR_INVALID_ARGUMENT', 'this peer hosts that room');
@@ -299,7 +305,9 @@ export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSid
                   at: core.at(),
                 });
             }
-            const floor = res.value.floor ?? 0;
+            // A floor only ever skips what the answer does not carry, and never past the room.
+            const first = res.value.msgs.reduce((m, x) => Math.min(m, x.seq), res.value.seq + 1);
+            const floor = Math.min(res.value.floor ?? 0, first - 1, res.value.seq);
             if (floor > ctxOf(h).seq) {
               // The host's history window moved past our cursor: say so, in the log and the feed.
               const from = ctxOf(h).seq + 1;

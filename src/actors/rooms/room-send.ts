@@ -16,6 +16,8 @@ import type { RoomsCore } from './rooms-core.js';
 const ACK_TIMEOUT_MS = 15_000;
 /** Finished sends remembered for idempotent repeats. */
 const MAX_SENT = 10_000;
+/** First stamps remembered, newest first kept (~100 bytes each). */
+const MAX_STAMPS = 50_000;
 
 export interface SendResult {
   readonly id: string;
@@ -30,6 +32,8 @@ export interface RoomSender {
   send(h: RoomHandle, text: string, id?: string): Promise<SendResult>;
   /** The host's answer to one of our sends: our message sequenced, or a refusal. */
   settle(roomId: string, id: string, answer: Answer): void;
+  /** A message of ours from before a restart: a retry of its id keeps this stamp. */
+  rememberStamp(roomId: string, id: string, sentAt: string): void;
 }
 
 export function failed(r: InnerResponse, what: string): never {
@@ -72,13 +76,16 @@ export function createRoomSender(
   let signScheduled = false;
 
   function stampOf(roomId: string, id: string): string {
-    const key = `${roomId}|${id}`;
-    const known = stampedAt.get(key);
+    const known = stampedAt.get(`${roomId}|${id}`);
     if (known !== undefined) return known;
     const at = core.at();
-    stampedAt.set(key, at);
-    if (stampedAt.size > MAX_SENT) stampedAt.delete(stampedAt.keys().next().value as string);
+    rememberStamp(roomId, id, at);
     return at;
+  }
+
+  function rememberStamp(roomId: string, id: string, sentAt: string): void {
+    stampedAt.set(`${roomId}|${id}`, sentAt);
+    if (stampedAt.size > MAX_STAMPS) stampedAt.delete(stampedAt.keys().next().value as string);
   }
 
   /**
@@ -204,8 +211,9 @@ export function createRoomSender(
     } catch (err) {
       // A rotation moved the room on (a removal refuses the old key at once): take the new
       // key and send again under it, same id.
-      if (!(err instanceof AppError) || err.code !== 'ERR_CONFLICT' || ctx.isHost) throw err;
-      await io.catchUp(h);
+      if (!(err instanceof AppError) || err.code !== 'ERR_CONFLICT') throw err;
+      // The host itself already holds the new key (a rotation committed between seal and sign).
+      if (!ctx.isHost) await io.catchUp(h);
       if (ctxOf(h).epoch === env.epoch) throw err;
       env = await sealEnvelope(h, text, msgId);
       seq = await deliverEnvelope(h, env);
@@ -242,5 +250,6 @@ export function createRoomSender(
   return {
     send,
     settle: (roomId, id, answer) => acks.get(`${roomId}|${id}`)?.(answer),
+    rememberStamp,
   };
 }

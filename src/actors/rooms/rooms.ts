@@ -328,6 +328,7 @@ export function createRooms(deps: RoomsDeps): Rooms {
         const h = core.spawn(r.roomId, r.input);
         const nowMs = core.now().getTime();
         for (const m of r.messages) addMessage(h, m, nowMs);
+        member.restored(h);
         if (!ctxOf(h).isHost && stateOf(h) === 'active') {
           member.startPolling(h);
           void member.catchUp(h).catch(() => undefined);
