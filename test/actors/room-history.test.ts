@@ -10,9 +10,11 @@ import {
   createRoomsNet,
   epochKeyOf,
   sealEnvelope,
+  type InprocPeer,
   type RoomsNet,
 } from '../support/rooms-inproc.js';
 import { DEDUPE_MS } from '../../src/actors/rooms/room-handle.js';
+import type { Envelope } from '../../src/protocol/room.codec.js';
 import { replayStream } from '../../src/actors/replay.js';
 import { createRotationNet, until, type RotationNet } from '../support/rotation-net.js';
 
@@ -24,6 +26,19 @@ afterEach(async () => {
   await rnet?.close();
   rnet = undefined;
 });
+
+/** A message sealed and signed as `p`'s client would, with any id and stamp (epoch 1). */
+async function sealedBy(
+  p: InprocPeer,
+  roomId: string,
+  id: string,
+  sentAt: Date,
+  text = 'hi',
+): Promise<Envelope> {
+  const key = await epochKeyOf(p, roomId, 1);
+  const header = { roomId, epoch: 1, sender: p.id, id, sentAt: sentAt.toISOString() };
+  return sealEnvelope(p.identity, key, { ...header, suite: 'aes-256-gcm' }, text);
+}
 
 describe('room history window', () => {
   it('keeps the newest messages per room in memory, on the host and on members; the log keeps all', async () => {
@@ -96,16 +111,7 @@ describe('room history window', () => {
     const b = await net.add('bob');
     const room = await a.rooms.create({ name: 'den' });
     await b.rooms.join(room.roomId, {});
-    const key = await epochKeyOf(b, room.roomId, 1);
-    const header = (id: string, sentAt: Date) => ({
-      roomId: room.roomId,
-      epoch: 1,
-      sender: b.id,
-      id,
-      sentAt: sentAt.toISOString(),
-      suite: 'aes-256-gcm' as const,
-    });
-    const env = sealEnvelope(b.identity, key, header('retry-0001', new Date()), 'once');
+    const env = await sealedBy(b, room.roomId, 'retry-0001', new Date(), 'once');
     const first = await b.request(a, '/rooms/send', env);
     expect(first.status).toBe(200);
     const seq = (first.body as { seq: number }).seq;
@@ -157,20 +163,9 @@ describe('room history window', () => {
     const room = await a.rooms.create({ name: 'den' });
     await b.rooms.join(room.roomId, {});
     for (let i = 1; i <= 10; i++) await a.rooms.send(room.roomId, `m${i}`);
-    const key = await epochKeyOf(b, room.roomId, 1);
-    const envs = Array.from({ length: 10 }, (_, i) =>
-      sealEnvelope(
-        b.identity,
-        key,
-        {
-          roomId: room.roomId,
-          epoch: 1,
-          sender: b.id,
-          id: `race-${String(i).padStart(4, '0')}`,
-          sentAt: new Date().toISOString(),
-          suite: 'aes-256-gcm',
-        },
-        `r${i}`,
+    const envs = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        sealedBy(b, room.roomId, `race-${String(i).padStart(4, '0')}`, new Date(), `r${i}`),
       ),
     );
     const req = (path: string, body: unknown) =>
@@ -194,20 +189,7 @@ describe('room history window', () => {
     const b = await net.add('bob', { now: () => new Date(t) });
     const room = await a.rooms.create({ name: 'den' });
     await b.rooms.join(room.roomId, {});
-    const key = await epochKeyOf(b, room.roomId, 1);
-    const env = sealEnvelope(
-      b.identity,
-      key,
-      {
-        roomId: room.roomId,
-        epoch: 1,
-        sender: b.id,
-        id: 'edge-00001',
-        sentAt: new Date(T0).toISOString(),
-        suite: 'aes-256-gcm',
-      },
-      'once',
-    );
+    const env = await sealedBy(b, room.roomId, 'edge-00001', new Date(T0), 'once');
     const first = await b.request(a, '/rooms/send', env);
     // Found while it is remembered (a little past the accepted window), refused after: the two
     // windows overlap, so there is no instant at which the retry would be taken as new.
@@ -226,30 +208,16 @@ describe('room history window', () => {
     const b = await net.add('bob');
     const room = await a.rooms.create({ name: 'den' });
     await b.rooms.join(room.roomId, {});
-    const key = await epochKeyOf(b, room.roomId, 1);
-    const at = (ms: number, id: string) =>
-      sealEnvelope(
-        b.identity,
-        key,
-        {
-          roomId: room.roomId,
-          epoch: 1,
-          sender: b.id,
-          id,
-          sentAt: new Date(Date.now() + ms).toISOString(),
-          suite: 'aes-256-gcm',
-        },
-        'hi',
-      );
+    const at = (ms: number, id: string) => sealedBy(b, room.roomId, id, new Date(Date.now() + ms));
     for (const [ms, id] of [
       [-(DEDUPE_MS + 10_000), 'past-0001'],
       [DEDUPE_MS + 10_000, 'future-01'],
     ] as const) {
-      const r = await b.request(a, '/rooms/send', at(ms, id));
+      const r = await b.request(a, '/rooms/send', await at(ms, id));
       expect(r).toMatchObject({ body: { code: 'ERR_CLOCK_SKEW' } });
       expect((r.body as { detail?: string }).detail).toMatch(/clock/);
     }
-    const ok = await b.request(a, '/rooms/send', at(-30_000, 'skewed-ok'));
+    const ok = await b.request(a, '/rooms/send', await at(-30_000, 'skewed-ok'));
     expect(ok.status).toBe(200);
   });
 });
