@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseFrame } from '../../src/cli/commands/event-stream.js';
 import type { MessageView } from '../../src/cli/commands/room-client.js';
 import { createRoomFeed } from '../../src/cli/commands/room-feed.js';
-import { formatMessage, printable } from '../../src/cli/commands/room-format.js';
+import { formatMessage, printable, skippedNotice } from '../../src/cli/commands/room-format.js';
 
 const ROOM = 'room-1';
 const msg = (seq: number, text: string | null = `m${seq}`): MessageView => ({
@@ -115,5 +115,15 @@ describe('message lines', () => {
     );
     expect(formatMessage({ ...msg(6), text: 'two\nlines' })).toMatch(/alice: two\n {17}lines$/);
     expect(printable('a\r\nb\tc\u009b')).toBe('a b\tc');
+  });
+});
+
+describe('history-skipped notice', () => {
+  it('names the skipped range and says why, in one line', () => {
+    expect(skippedNotice({ from: 12, through: 4_000 })).toMatch(
+      /^messages 12–4000 are no longer held by the host .*history window.* skipped$/,
+    );
+    expect(skippedNotice({ from: 7, through: 7 })).toMatch(/^message 7 is no longer held/);
+    expect(skippedNotice({ from: 7, through: 7 })).not.toContain('\n');
   });
 });

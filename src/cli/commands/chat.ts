@@ -22,7 +22,13 @@ import {
   type RoomView,
 } from './room-client.js';
 import { createRoomFeed } from './room-feed.js';
-import { formatMembers, formatMessage, printable, trustBadge } from './room-format.js';
+import {
+  formatMembers,
+  formatMessage,
+  printable,
+  skippedNotice,
+  trustBadge,
+} from './room-format.js';
 
 const HELP = [
   'Type a line and press Enter to send it (start it with // to send a line that begins with /).',
@@ -185,6 +191,9 @@ async function runChat(chat: Chat & { history: number }): Promise<void> {
         );
         return;
       }
+      case 'history-skipped':
+        notice(chat, skippedNotice(d));
+        return;
       case 'left':
         notice(chat, `you left "${room.name}"`);
         void end();

@@ -6,7 +6,7 @@ import { clientOptions, type ClientOpts } from '../client-options.js';
 import { printLine } from '../output.js';
 import { explain, findRoom, forRoom, wholeNumber, type MessageView } from './room-client.js';
 import { createRoomFeed, readMessages } from './room-feed.js';
-import { formatMessage } from './room-format.js';
+import { formatMessage, skippedNotice } from './room-format.js';
 
 interface ReadOpts extends ClientOpts {
   after?: string;
@@ -74,6 +74,7 @@ Examples:
       onEvent: (e) => {
         if (e.event !== 'room' || e.data.roomId !== room.roomId) return;
         const change = String(e.data.change);
+        if (change === 'history-skipped') process.stderr.write(`${skippedNotice(e.data)}\n`);
         if (!GONE.has(change)) return;
         failure = new AppError(
           'ERR_NOT_MEMBER',

@@ -104,3 +104,18 @@ export function formatMessage(m: MessageView, badge = ''): string {
   const [first = '', ...rest] = printable(m.text, true).split('\n');
   return [head + first, ...rest.map((l) => ' '.repeat(head.length) + l)].join('\n');
 }
+
+/**
+ * The line for a `history-skipped` room event: this peer was further behind than its host's
+ * history window, so messages `from…through` are not here (they were never received).
+ *
+ * @example
+ * skippedNotice({ from: 12, through: 4_000 }); // "messages 12–4000 are no longer held by the host…"
+ */
+export function skippedNotice(d: Readonly<Record<string, unknown>>): string {
+  const from = Number(d.from);
+  const through = Number(d.through);
+  const one = from === through;
+  const span = one ? `message ${from} is` : `messages ${from}–${through} are`;
+  return `${span} no longer held by the host (this peer was away longer than its history window) and ${one ? 'was' : 'were'} skipped`;
+}
