@@ -52,7 +52,10 @@ export function createLogWriter(init: LogWriterInit, deps: LogWriterDeps): LogWr
       const started = clock();
       const r = await deps.store.append(stream, events, { expectedVersion: version });
       latency.observe((clock() - started) / 1000);
-      versions.set(stream, r.version);
+      // A stream whose actor reached a final state gets nothing more: forget its version (else one
+      // entry per handshake and session ever run would stay here).
+      if (events.at(-1)?.meta.status === 'done') versions.delete(stream);
+      else versions.set(stream, r.version);
       appended += events.length;
       if (deps.onAppended) {
         deps.onAppended(

@@ -28,6 +28,8 @@ export interface EventMeta {
   readonly to?: unknown;
   readonly causationId?: string;
   readonly correlationId?: string;
+  /** The actor's status after it (`done`: it reached a final state and records nothing more). */
+  readonly status?: string;
   readonly [extra: string]: unknown;
 }
 

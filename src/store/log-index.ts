@@ -54,6 +54,8 @@ interface StreamEntry {
   /** `events[start…]` are the stream's held events (a suffix of it); older slots are cleared. */
   events: Array<RecordedEvent | undefined>;
   start: number;
+  /** Its last event recorded a final state (`meta.status: done`): nothing more will come. */
+  isDone: boolean;
 }
 
 /** Bytes an event costs beyond the estimate of its data and meta (keys, numbers, punctuation). */
@@ -119,6 +121,9 @@ export function createLogIndex(init: LogIndexInit = {}): LogIndex {
     const s = streams.get(e.stream) as StreamEntry;
     s.events[s.start++] = undefined;
     if (s.start === s.events.length) {
+      // A finished stream with nothing held is forgotten outright (each handshake and session has
+      // its own stream: keeping an entry per stream ever written would grow without bound).
+      if (s.isDone) streams.delete(e.stream);
       s.events = [];
       s.start = 0;
     } else if (s.start >= MIN_COMPACT_STREAM && s.start * 2 >= s.events.length) {
@@ -147,7 +152,7 @@ export function createLogIndex(init: LogIndexInit = {}): LogIndex {
       for (const e of events) {
         let s = streams.get(e.stream);
         if (!s) {
-          s = { version: 0, lastPosition: 0, events: [], start: 0 };
+          s = { version: 0, lastPosition: 0, events: [], start: 0, isDone: false };
           streams.set(e.stream, s);
         }
         // Invariants the stores guarantee; a breach is a bug, never a user error.
@@ -159,6 +164,7 @@ export function createLogIndex(init: LogIndexInit = {}): LogIndex {
         s.events.push(e);
         s.version = e.version;
         s.lastPosition = e.position;
+        s.isDone = e.meta.status === 'done';
         buf.push(e);
         const size = share + rest + EVENT_OVERHEAD + e.stream.length + e.type.length;
         rest = 0;

@@ -48,3 +48,28 @@ describe('log writer append latency', () => {
     expect(h.buckets.find((b) => b.le === 0.05)?.count).toBe(2);
   });
 });
+
+describe('log writer version cache', () => {
+  it('forgets the version of a stream whose actor finished, and asks the store if it ever goes on', async () => {
+    const inner = createMemoryEventStore();
+    const asked: string[] = [];
+    const store: EventStore = {
+      ...inner,
+      streamVersion: (s) => {
+        asked.push(s);
+        return inner.streamVersion(s);
+      },
+    };
+    const writer = createLogWriter({}, { store });
+    writer.enqueue('live', { type: 'x', data: {}, meta: { ...meta, status: 'active' } });
+    writer.enqueue('done', { type: 'x', data: {}, meta: { ...meta, status: 'done' } });
+    await writer.flush();
+    writer.enqueue('live', { type: 'y', data: {}, meta: { ...meta, status: 'active' } });
+    writer.enqueue('done', { type: 'y', data: {}, meta: { ...meta, status: 'active' } });
+    await writer.flush();
+    // each stream asked once at first; only the finished one asked again
+    expect(asked.sort()).toEqual(['done', 'done', 'live']);
+    expect(await inner.streamVersion('done')).toBe(2);
+    expect(writer.failedCount).toBe(0);
+  });
+});

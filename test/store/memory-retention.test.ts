@@ -197,6 +197,22 @@ describe('memory event store retention', () => {
     await store.close();
   });
 
+  it('forgets a finished stream once all its events are dropped, and keeps an unfinished one', async () => {
+    const store = createMemoryEventStore({ retainBytes: 4_000 });
+    const done = { recordedAt: 'now', status: 'done' };
+    await store.append('session:a', [anEvent('T'), { type: 'T', data: {}, meta: done }]);
+    await store.append('session:b', [anEvent('T')]); // still running
+    for (let i = 0; i < 40; i++) await store.append('busy', [padded(200)]);
+    const names = (await store.listStreams()).map((s) => s.stream);
+    expect(names).not.toContain('session:a');
+    expect(await store.streamVersion('session:a')).toBe(0);
+    expect(names).toContain('session:b');
+    expect(await store.streamVersion('session:b')).toBe(1);
+    // A finished stream that still holds events is listed as usual.
+    await store.append('session:c', [{ type: 'T', data: {}, meta: done }]);
+    expect((await store.listStreams()).map((s) => s.stream)).toContain('session:c');
+  });
+
   it('lets every live subscriber see an event a subscriber appended from its own callback before it is dropped', async () => {
     const store = createMemoryEventStore({ retainBytes: 5_000 });
     const seenA: number[] = [];
