@@ -162,6 +162,13 @@ const FAMILIES: readonly MetricFamily[] = [
  * run as a service shows up on the usual dashboards: CPU, resident memory, the V8 heap.
  */
 export function processFamilies(): MetricFamily[] {
+  // One `process.memoryUsage()` per scrape (it walks the heap spaces), shared by the families.
+  const memory = new WeakMap<MetricsSnapshot, NodeJS.MemoryUsage>();
+  const memoryOf = (s: MetricsSnapshot): NodeJS.MemoryUsage => {
+    let m = memory.get(s);
+    if (!m) memory.set(s, (m = process.memoryUsage()));
+    return m;
+  };
   return [
     () => {
       const c = process.cpuUsage();
@@ -171,24 +178,22 @@ export function processFamilies(): MetricFamily[] {
         one((c.user + c.system) / 1e6),
       );
     },
-    () =>
+    (s) =>
       gauge(
         'process_resident_memory_bytes',
         'Resident memory size, in bytes.',
-        one(process.memoryUsage.rss()),
+        one(memoryOf(s).rss),
       ),
-    () => {
-      const m = process.memoryUsage();
-      return gauge('nodejs_heap_size_bytes', 'V8 heap, in bytes: used, and reserved in total.', [
-        { labels: { kind: 'used' }, value: m.heapUsed },
-        { labels: { kind: 'total' }, value: m.heapTotal },
-      ]);
-    },
-    () =>
+    (s) =>
+      gauge('nodejs_heap_size_bytes', 'V8 heap, in bytes: used, and reserved in total.', [
+        { labels: { kind: 'used' }, value: memoryOf(s).heapUsed },
+        { labels: { kind: 'total' }, value: memoryOf(s).heapTotal },
+      ]),
+    (s) =>
       gauge(
         'nodejs_external_memory_bytes',
         'Memory of objects outside the V8 heap (Buffers, native), in bytes.',
-        one(process.memoryUsage().external),
+        one(memoryOf(s).external),
       ),
   ];
 }

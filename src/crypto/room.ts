@@ -287,11 +287,8 @@ export function signMessages(
   }));
 }
 
-/**
- * The root a batched message proves (its leaf through its path), or undefined when the proof is
- * malformed. Cache `verifyBatchRoot` by this root: one check per batch, not per message.
- */
-export function batchRootOf(
+/** The root a batched message proves (its leaf through its path), or undefined when malformed. */
+function batchRootOf(
   h: MessageHeader,
   ciphertext: Uint8Array,
   batch: BatchProof,
@@ -306,7 +303,7 @@ export function batchRootOf(
 }
 
 /** Whether `signature` is the sender's over a batch root of `n` messages. Never throws. */
-export function verifyBatchRoot(
+function verifyBatchRoot(
   publicKey: KeyObject,
   h: MessageHeader,
   n: number,
@@ -316,11 +313,19 @@ export function verifyBatchRoot(
   return verify(publicKey, SignatureDomains.roomMessages, [...batchFields(h, n, root)], signature);
 }
 
+/** Batch roots whose signature already verified, by everything the signature covers. */
+export interface VerifiedRoots {
+  has(id: string): boolean;
+  add(id: string): void;
+}
+
 /**
- * Check a message's signature, batched or not. Never throws.
+ * Check a message's signature, batched or not. Never throws. With `verified`, a batch root's
+ * signature is checked once: later messages of the batch only recompute their leaf's path to it
+ * (the cache is keyed by room, sender, epoch, size, root and the signature bytes).
  *
  * @example
- * const ok = verifyBatchedMessage(pk, header, ct, sig, env.batch);
+ * const ok = verifyBatchedMessage(pk, header, ct, sig, env.batch, verifiedRoots);
  */
 export function verifyBatchedMessage(
   publicKey: KeyObject,
@@ -328,10 +333,16 @@ export function verifyBatchedMessage(
   ciphertext: Uint8Array,
   signature: Uint8Array,
   batch: BatchProof | undefined,
+  verified?: VerifiedRoots,
 ): boolean {
   if (!batch) return verifyMessage(publicKey, h, ciphertext, signature);
   const root = batchRootOf(h, ciphertext, batch);
-  return root !== undefined && verifyBatchRoot(publicKey, h, batch.n, root, signature);
+  if (root === undefined) return false;
+  const id = `${h.roomId}|${h.sender}|${h.epoch}|${batch.n}|${root.toString('base64url')}|${Buffer.from(signature).toString('base64url')}`;
+  if (verified?.has(id) === true) return true;
+  if (!verifyBatchRoot(publicKey, h, batch.n, root, signature)) return false;
+  verified?.add(id);
+  return true;
 }
 
 // ---- room passwords ----

@@ -446,6 +446,40 @@ describe('batched message signatures', () => {
     expect(ok(it2.header, it2.ct, s2.batch, single)).toBe(false);
   });
 
+  it('with a root cache, checks the batch signature once and lets nothing past it that it did not check', () => {
+    const items = batchOf(8);
+    const signed = signMessages(ed.privateKey, items);
+    const seen = new Set<string>();
+    const cache = { has: (id: string) => seen.has(id), add: (id: string) => void seen.add(id) };
+    items.forEach((it, i) => {
+      const s = signed[i] as { sig: Buffer; batch: BatchProof };
+      expect(verifyBatchedMessage(ed.publicKey, it.header, it.ct, s.sig, s.batch, cache)).toBe(
+        true,
+      );
+    });
+    expect(seen.size).toBe(1); // one root, checked once
+    const s3 = signed[3] as { sig: Buffer; batch: BatchProof };
+    const it3 = items[3] as (typeof items)[number];
+    // the cached root does not vouch for another signature, another key's sender, or a changed leaf
+    expect(
+      verifyBatchedMessage(ed.publicKey, it3.header, it3.ct, flipped(s3.sig, 1), s3.batch, cache),
+    ).toBe(false);
+    expect(
+      verifyBatchedMessage(
+        ed.publicKey,
+        { ...it3.header, sender: B },
+        it3.ct,
+        s3.sig,
+        s3.batch,
+        cache,
+      ),
+    ).toBe(false);
+    expect(
+      verifyBatchedMessage(ed.publicKey, it3.header, flipped(it3.ct, 0), s3.sig, s3.batch, cache),
+    ).toBe(false);
+    expect(seen.size).toBe(1);
+  });
+
   it('another member cannot make a root that vouches for a message it did not sign', () => {
     // bob signs a batch holding a message that claims to be alice's: the sender field is bound
     // into every leaf and into the signed fields, so it verifies under neither key.

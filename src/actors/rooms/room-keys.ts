@@ -34,9 +34,10 @@ export interface RoomKeys {
   setOwnKek(roomId: string, kek: Buffer): Promise<void>;
   /** Wrap an epoch key for a member (host). */
   wrapFor(roomId: string, epoch: number, memberId: string): Promise<string>;
-  /** `wrapFor` without waiting, when the member's KEK is already in memory (the hot path). */
-  wrapCached(roomId: string, epoch: number, memberId: string): string | undefined;
-  /** `wrapCached` for many members of one epoch (a rotation): the epoch's work is done once. */
+  /**
+   * `wrapFor` without waiting, for members whose KEK is already in memory (the hot path), for
+   * many members of one epoch (a rotation): undefined for a member whose KEK is not loaded.
+   */
   cachedWrapper(roomId: string, epoch: number): (memberId: string) => string | undefined;
   /** Unwrap a key the host sent us and keep it (member); false when it does not open. */
   acceptWrapped(roomId: string, epoch: number, self: string, wrapped: string): Promise<boolean>;
@@ -120,9 +121,6 @@ export function createRoomKeys(keystore: Keystore): RoomKeys {
     async wrapFor(roomId, epoch, memberId) {
       const kek = await keys.hostKek(roomId, memberId);
       return wrapperOf(roomId, epoch)(kek, memberId).toString('base64url');
-    },
-    wrapCached(roomId, epoch, memberId) {
-      return keys.cachedWrapper(roomId, epoch)(memberId);
     },
     cachedWrapper(roomId, epoch) {
       const wrap = wrapperOf(roomId, epoch);

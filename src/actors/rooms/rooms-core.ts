@@ -3,12 +3,7 @@
  * keys, message verification and decryption, and the local feed.
  */
 import type { KeyObject } from 'node:crypto';
-import {
-  batchRootOf,
-  verifyBatchRoot,
-  verifyMessage,
-  type MessageHeader,
-} from '../../crypto/room.js';
+import { verifyBatchedMessage, type MessageHeader, type VerifiedRoots } from '../../crypto/room.js';
 import { importPublicKey, type Identity } from '../../crypto/index.js';
 import { AppError, isAppError } from '../../errors.js';
 import type { Keystore } from '../../keystore/keystore.js';
@@ -143,23 +138,22 @@ export function createRoomsCore(deps: RoomsDeps, keys: RoomKeys): RoomsCore {
   /** Batch roots whose signature verified (by room, sender, epoch, size, root, signature). */
   const verifiedRoots = new Set<string>();
 
+  const rootCache: VerifiedRoots = {
+    has: (id) => verifiedRoots.has(id),
+    add(id) {
+      verifiedRoots.add(id);
+      if (verifiedRoots.size > VERIFIED_ROOTS) {
+        const [oldest] = verifiedRoots;
+        if (oldest !== undefined) verifiedRoots.delete(oldest);
+      }
+    },
+  };
+
   /** The sender's signature, per message or through its batch root (checked once per batch). */
   function signatureHolds(pk: KeyObject, env: Envelope): boolean {
-    const header = headerOf(env);
     const ct = Buffer.from(env.ct, 'base64url');
-    if (!env.batch) return verifyMessage(pk, header, ct, Buffer.from(env.sig, 'base64url'));
-    const root = batchRootOf(header, ct, env.batch);
-    if (!root) return false;
-    const id = `${env.roomId}|${env.sender}|${env.epoch}|${env.batch.n}|${root.toString('base64url')}|${env.sig}`;
-    if (verifiedRoots.has(id)) return true;
-    if (!verifyBatchRoot(pk, header, env.batch.n, root, Buffer.from(env.sig, 'base64url')))
-      return false;
-    verifiedRoots.add(id);
-    if (verifiedRoots.size > VERIFIED_ROOTS) {
-      const [oldest] = verifiedRoots;
-      if (oldest !== undefined) verifiedRoots.delete(oldest);
-    }
-    return true;
+    const sig = Buffer.from(env.sig, 'base64url');
+    return verifyBatchedMessage(pk, headerOf(env), ct, sig, env.batch, rootCache);
   }
 
   function verdictOf(h: RoomHandle, m: StoredMessage): { code: string; detail: string } | null {
