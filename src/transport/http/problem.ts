@@ -71,32 +71,46 @@ export function statusOf(code: ErrorCode): number {
   return STATUS[code] ?? 500;
 }
 
+/** A problem's status and JSON text, as every route sends it. */
+export function problemOf(
+  code: ErrorCode,
+  detail: string,
+  extra?: Readonly<Record<string, unknown>>,
+): { status: number; text: string } {
+  const status = statusOf(code);
+  const text = JSON.stringify({
+    type: `urn:conclave:error:${code}`,
+    title: TITLE[status] ?? 'Error',
+    status,
+    code,
+    detail,
+    ...extra,
+  });
+  return { status, text };
+}
+
 export function sendProblem(
   res: Response,
   code: ErrorCode,
   detail: string,
   extra?: Readonly<Record<string, unknown>>,
 ): void {
-  const status = statusOf(code);
   if (res.headersSent) return;
-  res
-    .status(status)
-    .type('application/problem+json')
-    .send(
-      JSON.stringify({
-        type: `urn:conclave:error:${code}`,
-        title: TITLE[status] ?? 'Error',
-        status,
-        code,
-        detail,
-        ...extra,
-      }),
-    );
+  const p = problemOf(code, detail, extra);
+  res.status(p.status).type('application/problem+json').send(p.text);
 }
 
 /** body-parser reports its failures with a `type` string; these are client errors, not ours. */
 function fromBodyParser(err: unknown): AppError | undefined {
-  if (typeof err !== 'object' || err === null || !('type' in err)) return undefined;
+  if (typeof err !== 'object' || err === null) return undefined;
+  if (!('type' in err)) {
+    // A body that does not inflate (Content-Encoding: gzip with other bytes) comes as the zlib
+    // error marked 400 by body-parser, with no type: still the client's, not a bug of ours.
+    const status = 'status' in err ? err.status : undefined;
+    return typeof status === 'number' && status >= 400 && status < 500
+      ? new AppError('ERR_INVALID_ARGUMENT', 'the request body could not be read (bad encoding)')
+      : undefined;
+  }
   switch (err.type) {
     case 'entity.parse.failed':
       return new AppError('ERR_INVALID_JSON', 'the request body is not valid JSON');
