@@ -7,7 +7,7 @@
  * happen in the discovery actor; this codec only parses.
  */
 import { z } from 'zod';
-import { err, ok, type Result } from './result.js';
+import { err, ok, unsupportedVersion, type Result } from './result.js';
 
 /** Keeps a beacon inside one unfragmented datagram on any LAN. */
 /** One unfragmented UDP datagram on Ethernet (1500 − 20 IP − 8 UDP): an RSA beacon fits too. */
@@ -80,7 +80,7 @@ export function decodeBeacon(bytes: Uint8Array): Result<Beacon> {
     return err({ reason: 'malformed', detail: 'not JSON' });
   }
   if (typeof raw === 'object' && raw !== null && 'v' in raw && raw.v !== 1) {
-    return err({ reason: 'unsupported-version', detail: `v=${String(raw.v)}` });
+    return unsupportedVersion(raw.v);
   }
   const r = BeaconSchema.safeParse(raw);
   if (!r.success) {

@@ -8,7 +8,7 @@
  * match and signatures verify is decided by `src/crypto/handshake.ts`; policy by the machines.
  */
 import { z } from 'zod';
-import { err, ok, type Result } from './result.js';
+import { err, ok, unsupportedVersion, type Result } from './result.js';
 
 /** Handshake suites (protocol §2), compared as exact strings. */
 export type HandshakeSuite = 'x25519-aes256gcm' | 'rsaoaep-aes256gcm';
@@ -233,7 +233,7 @@ function decodeWith<T>(schema: z.ZodType<T>, json: unknown): Result<T> {
     return err({ reason: 'malformed', detail: 'not a JSON object' });
   }
   if ('v' in json && json.v !== 1) {
-    return err({ reason: 'unsupported-version', detail: `v=${String(json.v)}` });
+    return unsupportedVersion(json.v);
   }
   const r = schema.safeParse(json);
   if (!r.success) {

@@ -15,3 +15,15 @@ export function ok<T>(value: T): Result<T, never> {
 export function err<E>(error: E): Result<never, E> {
   return { ok: false, error };
 }
+
+/**
+ * The refusal of a message whose `v` is not ours. The value is untrusted: only a number or a short
+ * string is echoed (`String()` of a parsed `{"toString": null}` throws).
+ */
+export function unsupportedVersion(v: unknown): Result<never> {
+  const shown =
+    typeof v === 'number' || (typeof v === 'string' && v.length <= 16)
+      ? String(v)
+      : `(${v === null ? 'null' : typeof v})`;
+  return err({ reason: 'unsupported-version', detail: `v=${shown}` });
+}

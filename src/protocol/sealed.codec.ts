@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { AppError } from '../errors.js';
-import { err, ok, type Result } from './result.js';
+import { err, ok, unsupportedVersion, type Result } from './result.js';
 
 /** Largest serialized inner request or response (JSON bytes) one envelope carries. */
 export const MAX_INNER_BYTES = 46 * 1024;
@@ -103,7 +103,7 @@ function firstIssue(error: z.ZodError): string {
 export function decodeSealedEnvelope(value: unknown): Result<SealedParts> {
   try {
     if (typeof value === 'object' && value !== null && 'v' in value && value.v !== 1) {
-      return err({ reason: 'unsupported-version', detail: `v=${String(value.v)}` });
+      return unsupportedVersion(value.v);
     }
     const r = SealedEnvelopeSchema.safeParse(value);
     if (!r.success) {

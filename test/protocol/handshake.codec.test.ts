@@ -68,8 +68,17 @@ describe('decodeOffer', () => {
     }
     expect(decodeOffer(offerWith({ v: 2 }))).toMatchObject({
       ok: false,
-      error: { reason: 'unsupported-version' },
+      error: { reason: 'unsupported-version', detail: 'v=2' },
     });
+  });
+
+  it('refuses a hostile v without throwing (String() of {"toString": null} throws)', () => {
+    for (const v of ['{"toString":null}', '{"valueOf":1,"toString":2}', '[1]', '"x"', 'null']) {
+      const body = { ...offerWith({}), v: JSON.parse(v) as unknown };
+      const r = decodeOffer(body);
+      expect(r, v).toMatchObject({ ok: false, error: { reason: 'unsupported-version' } });
+      if (!r.ok) expect(r.error.detail.length, v).toBeLessThan(40);
+    }
   });
 
   it.each<[string, Record<string, unknown>]>([

@@ -52,6 +52,10 @@ describe('sealed envelope', () => {
     array: [[], 'invalid'],
     string: ['sealed', 'invalid'],
     'v: 2': [{ ...valid(), v: 2 }, 'unsupported-version'],
+    'v that String() cannot convert': [
+      { ...valid(), v: JSON.parse('{"toString":null}') as unknown },
+      'unsupported-version',
+    ],
     'wrong type': [{ ...valid(), type: 'plain' }, 'invalid'],
     'extra field': [{ ...valid(), extra: 1 }, 'invalid'],
     'missing epoch': [(({ epoch: _e, ...rest }) => rest)(valid()), 'invalid'],

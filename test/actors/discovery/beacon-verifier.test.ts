@@ -104,6 +104,10 @@ describe('beacon verifier', () => {
     expect(v.check(bytes({ ...makeBeacon(bob), v: 2 }), 'c', 0)).toMatchObject({
       reason: 'unsupported-version',
     });
+    // a v that String() cannot convert: counted, not thrown
+    expect(v.check(Buffer.from('{"v":{"toString":null}}'), 'c2', 0)).toMatchObject({
+      reason: 'unsupported-version',
+    });
     expect(v.check(bytes({ ...makeBeacon(bob), port: 'x' }), 'd', 0)).toMatchObject({
       reason: 'invalid',
     });
@@ -113,7 +117,7 @@ describe('beacon verifier', () => {
     expect(v.dropped).toMatchObject({
       oversized: 1,
       malformed: 1,
-      'unsupported-version': 1,
+      'unsupported-version': 2,
       invalid: 2,
     });
   });
