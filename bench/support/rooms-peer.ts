@@ -59,6 +59,7 @@ export function benchServeConfig(name: string): ServeConfig {
     rekeyAfter: undefined,
     isInspecting: false,
     roomHistory: DEFAULTS.roomHistory,
+    heapGrowthPercent: DEFAULTS.heapGrowthPercent,
     // What `conclave serve --volatile` runs with: the memory store keeps its newest 32 MiB.
     logRetainBytes: DEFAULTS.logRetainMiB * 2 ** 20,
   };

@@ -37,6 +37,11 @@ export interface ServeConfig {
   readonly logRetainBytes?: number;
   /** Messages kept in memory per room (`--room-history`); older ones are in the log only. */
   readonly roomHistory: number;
+  /**
+   * V8 old-generation growth per major GC, in percent (`--heap-growth`); 0 leaves V8's own
+   * heuristic (which lets garbage reach a few times the live heap).
+   */
+  readonly heapGrowthPercent: number;
 }
 
 export const DEFAULTS = {
@@ -51,6 +56,8 @@ export const DEFAULTS = {
   /** `--log-retain` (MiB) when the store is `memory`. */
   logRetainMiB: 32,
   roomHistory: 10_000,
+  /** `--heap-growth` (percent). */
+  heapGrowthPercent: 30,
 } as const;
 
 /** Largest `--log-retain` (MiB): 64 GiB of events is far more than a peer's heap holds. */
@@ -98,6 +105,12 @@ const RawServe = z.object({
     .int('must be a whole number of messages')
     .min(100, 'must be at least 100 messages')
     .max(1_000_000, 'must be at most 1 000 000 messages')
+    .optional(),
+  heapGrowth: z.coerce
+    .number({ error: 'must be a whole percentage' })
+    .int('must be a whole percentage')
+    .min(0, 'must be 0 (V8 decides) or more')
+    .max(400, 'must be at most 400 %')
     .optional(),
 });
 
@@ -149,5 +162,6 @@ export function resolveServeConfig(raw: Record<string, unknown>, passphrase?: st
     isInspecting: o.inspect === true,
     logRetainBytes: isMemory ? Math.ceil((o.logRetain ?? DEFAULTS.logRetainMiB) * MIB) : 0,
     roomHistory: o.roomHistory ?? DEFAULTS.roomHistory,
+    heapGrowthPercent: o.heapGrowth ?? DEFAULTS.heapGrowthPercent,
   };
 }

@@ -1,9 +1,10 @@
 /**
- * `conclave serve --log-retain` and `--room-history`: how the flags resolve (against the store), and
- * what they refuse.
+ * `conclave serve --log-retain`, `--room-history` and `--heap-growth`: how the flags resolve
+ * (against the store), and what they refuse.
  */
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.js';
+import { applyHeapGrowth } from '../../src/cli/heap-growth.js';
 import { resolveServeConfig } from '../../src/cli/serve-config.js';
 
 const MIB = 1024 * 1024;
@@ -82,5 +83,27 @@ describe('serve --room-history', () => {
       expect(configError({ roomHistory: bad }).message).toMatch(
         /room-history|roomHistory|messages/,
       );
+  });
+});
+
+describe('serve --heap-growth', () => {
+  it('grows the heap by at most 30 % per full GC by default, 0 leaving it to V8', () => {
+    expect(resolveServeConfig(raw({})).heapGrowthPercent).toBe(30);
+    expect(resolveServeConfig(raw({ heapGrowth: '0' })).heapGrowthPercent).toBe(0);
+    expect(resolveServeConfig(raw({ heapGrowth: '100' })).heapGrowthPercent).toBe(100);
+    for (const bad of ['lots', '-1', '12.5', '401'])
+      expect(configError({ heapGrowth: bad }).message).toMatch(/^--heap-growth /);
+  });
+
+  it('sets the V8 flag, unless node was started with its own', () => {
+    const set: string[] = [];
+    expect(applyHeapGrowth(30, [], (f) => set.push(f))).toBe(30);
+    expect(set).toEqual(['--heap-growing-percent=30']);
+    expect(applyHeapGrowth(0, [], (f) => set.push(f))).toBeUndefined();
+    expect(applyHeapGrowth(30, ['--heap-growing-percent=50'], (f) => set.push(f))).toBe(50);
+    expect(applyHeapGrowth(30, ['--inspect', '--heap-growing-percent=0'], (f) => set.push(f))).toBe(
+      undefined,
+    );
+    expect(set).toHaveLength(1);
   });
 });

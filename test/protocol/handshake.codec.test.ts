@@ -74,8 +74,7 @@ describe('decodeOffer', () => {
 
   it('refuses a hostile v without throwing (String() of {"toString": null} throws)', () => {
     for (const v of ['{"toString":null}', '{"valueOf":1,"toString":2}', '[1]', '"x"', 'null']) {
-      const body = { ...offerWith({}), v: JSON.parse(v) as unknown };
-      const r = decodeOffer(body);
+      const r = decodeOffer(offerWith({ v: JSON.parse(v) as unknown }));
       expect(r, v).toMatchObject({ ok: false, error: { reason: 'unsupported-version' } });
       if (!r.ok) expect(r.error.detail.length, v).toBeLessThan(40);
     }

@@ -1,6 +1,7 @@
 /** `conclave serve`: flags, env, and the process lifecycle around `servePeer`. */
 import { Option, type Command } from 'commander';
 import { AppError } from '../../errors.js';
+import { applyHeapGrowth } from '../heap-growth.js';
 import { fail } from '../output.js';
 import { servePeer, type RunningPeer } from '../serve.js';
 import { DEFAULTS, resolveServeConfig } from '../serve-config.js';
@@ -72,6 +73,14 @@ export function registerServeCommand(program: Command): void {
       )
         .env('CONCLAVE_ROOM_HISTORY')
         .default(DEFAULTS.roomHistory),
+    )
+    .addOption(
+      new Option(
+        '--heap-growth <percent>',
+        'let the V8 heap grow by at most this much per full GC, so memory stays near the live data (0 = V8 decides; node --heap-growing-percent wins)',
+      )
+        .env('CONCLAVE_HEAP_GROWTH')
+        .default(DEFAULTS.heapGrowthPercent),
     )
     .addOption(
       new Option('--identity <kind>', 'identity key type for a new identity')
@@ -177,6 +186,7 @@ Examples:
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
+      applyHeapGrowth(config.heapGrowthPercent);
       peer = await servePeer(config, {
         stdout: (l) => process.stdout.write(`${l}\n`),
         stderr: (l) => process.stderr.write(`${l}\n`),
