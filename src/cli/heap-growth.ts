@@ -18,7 +18,10 @@ export function applyHeapGrowth(
   execArgv: readonly string[] = process.execArgv,
   setFlags: (flags: string) => void = setFlagsFromString,
 ): number | undefined {
-  const given = execArgv.find((a) => a === FLAG || a.startsWith(`${FLAG}=`));
+  // node takes the flag with dashes or underscores.
+  const given = execArgv
+    .map((a) => a.replace(/^--heap_growing_percent/, FLAG))
+    .find((a) => a === FLAG || a.startsWith(`${FLAG}=`));
   if (given !== undefined) {
     const value = Number(given.slice(FLAG.length + 1));
     return Number.isInteger(value) && value > 0 ? value : undefined;

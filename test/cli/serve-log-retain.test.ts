@@ -101,6 +101,7 @@ describe('serve --heap-growth', () => {
     expect(set).toEqual(['--heap-growing-percent=30']);
     expect(applyHeapGrowth(0, [], (f) => set.push(f))).toBeUndefined();
     expect(applyHeapGrowth(30, ['--heap-growing-percent=50'], (f) => set.push(f))).toBe(50);
+    expect(applyHeapGrowth(30, ['--heap_growing_percent=40'], (f) => set.push(f))).toBe(40);
     expect(applyHeapGrowth(30, ['--inspect', '--heap-growing-percent=0'], (f) => set.push(f))).toBe(
       undefined,
     );

@@ -83,12 +83,17 @@ export function writeReply(res: ServerResponse, reply: RouteReply): void {
   write(res, p.status, PROBLEM_TYPE, p.text, reply.headers);
 }
 
+/** The media type as express reads it: spaces and tabs around it only (not `trim()`'s NBSP). */
+const MEDIA = /^[ \t]*application\/json[ \t]*$/i;
+const UTF8_PARAM = /^[ \t]*charset[ \t]*=[ \t]*"?utf-8"?[ \t]*$/i;
+/** A route parameter the fast path takes; anything else (`%`, `#`, `\\`, …) is express's to parse. */
+const PLAIN_PARAM = /^[A-Za-z0-9_-]+$/;
+
 /** `application/json`, optionally with `charset=utf-8`: the only content type taken here. */
 function isPlainJson(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
   const [media, ...params] = contentType.split(';');
-  if (media?.trim().toLowerCase() !== 'application/json') return false;
-  return params.every((p) => /^\s*charset\s*=\s*"?utf-8"?\s*$/i.test(p));
+  return media !== undefined && MEDIA.test(media) && params.every((p) => UTF8_PARAM.test(p));
 }
 
 /** The route and its parameter when the fast path may take this request, else undefined. */
@@ -115,8 +120,7 @@ function routeOf(
     }
     if (!path.startsWith(route.path)) continue;
     const param = path.slice(route.path.length);
-    if (param.length === 0 || param.includes('/') || param.includes('%')) return undefined;
-    return { route, param, length };
+    return PLAIN_PARAM.test(param) ? { route, param, length } : undefined;
   }
   return undefined;
 }
@@ -124,6 +128,7 @@ function routeOf(
 function parseBody(buf: Buffer): unknown {
   let text = buf.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // body-parser drops a BOM too
+  if (text.length === 0) return {}; // …and reads an empty body as {}
   const first = FIRST_CHAR.exec(text)?.[1];
   if (first !== '{' && first !== '[')
     throw new AppError('ERR_INVALID_JSON', 'the request body is not valid JSON');
@@ -141,9 +146,29 @@ function fail(res: ServerResponse, err: unknown, onUnexpected: (err: unknown) =>
     write(res, p.status, PROBLEM_TYPE, p.text);
     return;
   }
-  const p = problemOf('ERR_INTERNAL', 'an internal error occurred; see the peer log');
-  write(res, p.status, PROBLEM_TYPE, p.text);
-  onUnexpected(err);
+  try {
+    onUnexpected(err);
+  } finally {
+    const p = problemOf('ERR_INTERNAL', 'an internal error occurred; see the peer log');
+    write(res, p.status, PROBLEM_TYPE, p.text);
+  }
+}
+
+/** Run a route and answer; whatever throws (the route, the reply, the logger) never escapes. */
+async function serve(
+  res: ServerResponse,
+  run: () => Promise<RouteReply>,
+  onUnexpected: (err: unknown) => void,
+): Promise<void> {
+  try {
+    writeReply(res, await run());
+  } catch (err) {
+    try {
+      fail(res, err, onUnexpected);
+    } catch {
+      res.destroy(); // the logger threw too: cut the request rather than the peer
+    }
+  }
 }
 
 /** `fallback` (express) with the plain case of `routes` served before it. */
@@ -158,25 +183,22 @@ export function withFastRoutes(
       fallback(req, res);
       return;
     }
-    const body = Buffer.allocUnsafe(hit.length);
+    // Kept as it arrives (what raw-body does): a declared length holds no memory until sent.
+    const chunks: Buffer[] = [];
     let received = 0;
     req.on('data', (chunk: Buffer) => {
-      // The parser frames the body by Content-Length; this never copies past it.
-      received += chunk.copy(body, received);
+      chunks.push(chunk);
+      received += chunk.length;
     });
     req.on('error', () => undefined); // aborted: nobody is left to answer
     req.on('end', () => {
       const source = req.socket.remoteAddress ?? 'unknown';
-      let parsed: unknown;
-      try {
-        parsed = parseBody(body.subarray(0, received));
-      } catch (err) {
-        fail(res, err, options.onUnexpected);
-        return;
-      }
-      hit.route.run(hit.param, parsed, source).then(
-        (reply) => writeReply(res, reply),
-        (err: unknown) => fail(res, err, options.onUnexpected),
+      // The parser frames the body by Content-Length: `end` comes with exactly that many bytes.
+      const body = Buffer.concat(chunks, received);
+      void serve(
+        res,
+        () => hit.route.run(hit.param, parseBody(body), source),
+        options.onUnexpected,
       );
     });
   };

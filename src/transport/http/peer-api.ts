@@ -83,6 +83,8 @@ function postRoutes(deps: PeerApiDeps): FastRoute[] {
   if (handshake) {
     const rate = deps.handshakeRatePerSec ?? 20;
     const limiter = createRateLimiter({ ratePerSec: rate, burst: rate * 2, maxKeys: 4096 });
+    // When the next token comes back, in whole seconds.
+    const retryAfter = String(Math.max(1, Math.ceil(1 / rate)));
     const limited =
       (fn: (body: unknown, source: string) => Promise<PortAnswer>) =>
       (_param: string, body: unknown, source: string): Promise<RouteReply> =>
@@ -92,7 +94,7 @@ function postRoutes(deps: PeerApiDeps): FastRoute[] {
               ok: false,
               code: 'ERR_RATE_LIMITED',
               detail: 'too many handshakes from this address; slow down',
-              headers: { 'Retry-After': '1' },
+              headers: { 'Retry-After': retryAfter },
             });
     routes.push(
       { path: '/p2p/v1/handshake/offer', run: limited((b, s) => handshake.offer(b, s)) },
