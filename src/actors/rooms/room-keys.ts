@@ -61,6 +61,8 @@ const ownKekId = (roomId: string): string => `room.${roomId}.kek`;
 export function createRoomKeys(keystore: Keystore): RoomKeys {
   const epochKeys = new Map<string, Map<number, Buffer>>();
   const keks = new Map<string, Buffer>();
+  /** Host side: member id → its KEK's keystore id, by room (ids only, no key material). */
+  const kekIds = new Map<string, Map<string, string>>();
   const ciphers = new Map<string, MessageCipher>();
 
   function ring(roomId: string): Map<number, Buffer> {
@@ -124,9 +126,14 @@ export function createRoomKeys(keystore: Keystore): RoomKeys {
     },
     cachedWrapper(roomId, epoch) {
       const wrap = wrapperOf(roomId, epoch);
-      const kekPrefix = hostKekId(roomId, '');
+      let ids = kekIds.get(roomId);
+      if (!ids) kekIds.set(roomId, (ids = new Map<string, string>()));
+      const idsOfRoom = ids;
       return (memberId) => {
-        const kek = keks.get(kekPrefix + memberId.slice(0, 32));
+        // The member's keystore id, built once per member (a rotation looks up every member).
+        let id = idsOfRoom.get(memberId);
+        if (id === undefined) idsOfRoom.set(memberId, (id = hostKekId(roomId, memberId)));
+        const kek = keks.get(id);
         return kek ? wrap(kek, memberId).toString('base64url') : undefined;
       };
     },
@@ -178,6 +185,7 @@ export function createRoomKeys(keystore: Keystore): RoomKeys {
       await keystore.deleteSecret(epochId(roomId, epoch)).catch(() => undefined);
     },
     async dropKek(roomId, memberId) {
+      kekIds.get(roomId)?.delete(memberId);
       const id = hostKekId(roomId, memberId);
       keks.get(id)?.fill(0);
       keks.delete(id);
@@ -202,6 +210,7 @@ export function createRoomKeys(keystore: Keystore): RoomKeys {
       wrappers.clear();
       for (const k of keks.values()) k.fill(0);
       keks.clear();
+      kekIds.clear();
     },
   };
   return keys;

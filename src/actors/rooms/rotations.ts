@@ -63,6 +63,8 @@ interface Running {
 }
 
 const rotationStream = (roomId: string, epoch: number): string => `rotation:${roomId}:${epoch}`;
+/** The catch of a push whose failure is handled elsewhere (retries, catch-up by fetch). */
+const ignore = (): undefined => undefined;
 
 function viewOf(ref: RotationRef): RotationView {
   const snap = ref.getSnapshot();
@@ -88,7 +90,8 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
   const committed = new Map<string, RotationRef[]>();
   const memberEpochs = new Map<string, Map<string, number>>();
   /** Acks waiting for this tick's `rotation.acks`, by `roomId|epoch`. */
-  const ackBatches = new Map<string, string[]>();
+  /** Acks of this tick, by room and epoch (no key string built per ack: 1000 acks arrive at once). */
+  const ackBatches = new Map<string, Map<number, string[]>>();
   let started = 0;
   let commits = 0;
   let laggardCount = 0;
@@ -118,9 +121,8 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
   function deliver(r: Running, peerIds: readonly string[]): void {
     const { roomId, epoch } = r.ref.getSnapshot().context;
     const send = (peerId: string, wrapped: string): void => {
-      deps.sessions
-        .push(peerId, { type: 'room.key', roomId, epoch, wrapped })
-        .catch(() => undefined); // unreachable now: retried, else it gets the key in a fetch
+      // unreachable now: retried, else it gets the key in a fetch
+      deps.sessions.push(peerId, { type: 'room.key', roomId, epoch, wrapped }).catch(ignore);
     };
     const wrapCached = keys.cachedWrapper(roomId, epoch);
     for (const peerId of peerIds) {
@@ -188,11 +190,9 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
         at: core.at(),
       });
     }
+    const commit = { type: 'room.commit', roomId: c.roomId, epoch: c.epoch } as const;
     for (const peerId of Object.keys(ctxOf(h).members)) {
-      if (peerId === core.self) continue;
-      void deps.sessions
-        .push(peerId, { type: 'room.commit', roomId: c.roomId, epoch: c.epoch })
-        .catch(() => undefined);
+      if (peerId !== core.self) deps.sessions.push(peerId, commit).catch(ignore);
     }
     const list = committed.get(c.roomId) ?? [];
     list.push(r.ref);
@@ -301,16 +301,18 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
     ack(from, roomId, epoch) {
       noteMemberEpoch(roomId, from, epoch);
       // Acks of one tick reach the rotation as one event (a 1000-member room acks at once).
-      const k = `${roomId}|${epoch}`;
-      const batch = ackBatches.get(k);
+      let byEpoch = ackBatches.get(roomId);
+      if (!byEpoch) ackBatches.set(roomId, (byEpoch = new Map<number, string[]>()));
+      const batch = byEpoch.get(epoch);
       if (batch) {
         batch.push(from);
         return;
       }
-      ackBatches.set(k, [from]);
+      byEpoch.set(epoch, [from]);
       setImmediate(() => {
-        const peerIds = ackBatches.get(k) ?? [];
-        ackBatches.delete(k);
+        const peerIds = byEpoch.get(epoch) ?? [];
+        byEpoch.delete(epoch);
+        if (byEpoch.size === 0 && ackBatches.get(roomId) === byEpoch) ackBatches.delete(roomId);
         const r = running.get(roomId);
         const ref =
           r?.ref ?? committed.get(roomId)?.find((x) => x.getSnapshot().context.epoch === epoch);
