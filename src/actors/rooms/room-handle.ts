@@ -35,13 +35,15 @@ export interface RoomHandle {
   /** Every message with `seq <= floor` has left `messages` (0: none has). */
   floor: number;
   /**
-   * `sender|id` → seq: sends are idempotent by message id. An entry lives `DEDUPE_MS` past the
-   * message's time (the host refuses sends whose `sentAt` is further off), however many messages
-   * came since: a retry is never sequenced twice, and memory stays bounded by traffic per window.
+   * sender → message id → seq: sends are idempotent by message id. An entry lives `DEDUPE_MS` past
+   * the message's time (the host refuses sends whose `sentAt` is further off), however many
+   * messages came since: a retry is never sequenced twice, and memory stays bounded by traffic per
+   * window. Keyed by the strings the envelopes already hold (no `sender|id` string per message:
+   * a busy room remembers a few hundred thousand ids).
    */
-  readonly byId: Map<string, number>;
-  /** `byId` keys in the order they were added, with the time (ms) each may be forgotten. */
-  readonly dedupe: { keys: string[]; until: number[]; head: number };
+  readonly byId: Map<string, Map<string, number>>;
+  /** `byId` entries in the order they were added, with the time (ms) each may be forgotten. */
+  readonly dedupe: { senders: string[]; ids: string[]; until: number[]; head: number };
   catchingUp: Promise<void> | undefined;
   pollTimer: NodeJS.Timeout | undefined;
 }
@@ -75,7 +77,7 @@ export function newHandle(
     historyLimit: Math.max(1, historyLimit),
     floor: 0,
     byId: new Map(),
-    dedupe: { keys: [], until: [], head: 0 },
+    dedupe: { senders: [], ids: [], until: [], head: 0 },
     catchingUp: undefined,
     pollTimer: undefined,
   };
@@ -97,9 +99,12 @@ export function addMessage(h: RoomHandle, m: StoredMessage, nowMs = Date.now()):
   const stamp = Number.isFinite(sentAt) ? Math.min(sentAt, nowMs + DEDUPE_MS) : nowMs;
   const until = stamp + DEDUPE_MS + DEDUPE_MARGIN_MS;
   if (until > nowMs) {
-    const key = `${m.env.sender}|${m.env.id}`;
-    h.byId.set(key, m.seq);
-    h.dedupe.keys.push(key);
+    const { sender, id } = m.env;
+    let ids = h.byId.get(sender);
+    if (!ids) h.byId.set(sender, (ids = new Map<string, number>()));
+    ids.set(id, m.seq);
+    h.dedupe.senders.push(sender);
+    h.dedupe.ids.push(id);
     h.dedupe.until.push(until);
   }
   forgetExpired(h, nowMs);
@@ -109,14 +114,23 @@ export function addMessage(h: RoomHandle, m: StoredMessage, nowMs = Date.now()):
   }
 }
 
+/** The seq a sender's message id was sequenced as, while its id is remembered. */
+export function seqOfId(h: RoomHandle, sender: string, id: string): number | undefined {
+  return h.byId.get(sender)?.get(id);
+}
+
 function forgetExpired(h: RoomHandle, nowMs: number): void {
   const d = h.dedupe;
-  while (d.head < d.keys.length && (d.until[d.head] as number) <= nowMs) {
-    h.byId.delete(d.keys[d.head] as string);
+  while (d.head < d.ids.length && (d.until[d.head] as number) <= nowMs) {
+    const sender = d.senders[d.head] as string;
+    const ids = h.byId.get(sender);
+    ids?.delete(d.ids[d.head] as string);
+    if (ids?.size === 0) h.byId.delete(sender);
     d.head++;
   }
-  if (d.head > 1024 && d.head * 2 > d.keys.length) {
-    d.keys.splice(0, d.head);
+  if (d.head > 1024 && d.head * 2 > d.ids.length) {
+    d.senders.splice(0, d.head);
+    d.ids.splice(0, d.head);
     d.until.splice(0, d.head);
     d.head = 0;
   }

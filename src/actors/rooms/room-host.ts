@@ -30,6 +30,7 @@ import {
   ctxOf,
   messagesAfter,
   roomWire,
+  seqOfId,
   stateOf,
   streamOf,
   wireMembers,
@@ -251,7 +252,7 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
       if (env.sender !== from) refuse('ERR_FORBIDDEN', 'a member can only send as itself');
       const member = ctx.members[from];
       if (!member) refuse('ERR_NOT_MEMBER', 'not a member of this room');
-      const seen = h.byId.get(`${from}|${env.id}`);
+      const seen = seqOfId(h, from, env.id);
       if (seen !== undefined) return { seq: seen };
       // Ids are remembered for DEDUPE_MS past a message's time: a send further off our clock
       // could be the retry of one already forgotten, so it is refused rather than sequenced twice.

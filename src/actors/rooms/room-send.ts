@@ -9,7 +9,7 @@ import { MAX_SIGN_BATCH, signMessages, type MessageHeader } from '../../crypto/r
 import { AppError, type ErrorCode } from '../../errors.js';
 import { MAX_TEXT_BYTES, type Envelope } from '../../protocol/room.codec.js';
 import type { InnerResponse } from '../../protocol/sealed.codec.js';
-import { ctxOf, messageBySeq, stateOf, type RoomHandle } from './room-handle.js';
+import { ctxOf, messageBySeq, seqOfId, stateOf, type RoomHandle } from './room-handle.js';
 import type { RoomHost } from './room-host.js';
 import type { RoomsCore } from './rooms-core.js';
 
@@ -236,7 +236,7 @@ export function createRoomSender(
     // Idempotent by id: a send in flight is joined, a finished one answered again.
     const known = sent.get(key) ?? inFlight.get(key);
     if (known) return known;
-    const seen = messageBySeq(h, h.byId.get(`${self}|${msgId}`) ?? -1);
+    const seen = messageBySeq(h, seqOfId(h, self, msgId) ?? -1);
     if (seen) return { id: msgId, seq: seen.seq, epoch: seen.env.epoch, sentAt: seen.env.sentAt };
     const work = sendNew(h, text, msgId).then((r) => {
       sent.set(key, r);
