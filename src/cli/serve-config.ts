@@ -106,11 +106,16 @@ const RawServe = z.object({
     .min(100, 'must be at least 100 messages')
     .max(1_000_000, 'must be at most 1 000 000 messages')
     .optional(),
-  heapGrowth: z.coerce
-    .number({ error: 'must be a whole percentage' })
-    .int('must be a whole percentage')
-    .min(0, 'must be 0 (V8 decides) or more')
-    .max(400, 'must be at most 400 %')
+  // An empty value (CONCLAVE_HEAP_GROWTH=) is a mistake, not 0.
+  heapGrowth: z
+    .preprocess(
+      (v) => (v === '' ? Number.NaN : v),
+      z.coerce
+        .number({ error: 'must be a whole percentage' })
+        .int('must be a whole percentage')
+        .min(0, 'must be 0 (V8 decides) or more')
+        .max(400, 'must be at most 400 %'),
+    )
     .optional(),
 });
 

@@ -91,7 +91,7 @@ describe('serve --heap-growth', () => {
     expect(resolveServeConfig(raw({})).heapGrowthPercent).toBe(30);
     expect(resolveServeConfig(raw({ heapGrowth: '0' })).heapGrowthPercent).toBe(0);
     expect(resolveServeConfig(raw({ heapGrowth: '100' })).heapGrowthPercent).toBe(100);
-    for (const bad of ['lots', '-1', '12.5', '401'])
+    for (const bad of ['lots', '-1', '12.5', '401', ''])
       expect(configError({ heapGrowth: bad }).message).toMatch(/^--heap-growth /);
   });
 

@@ -43,7 +43,13 @@ export interface RoomHandle {
    */
   readonly byId: Map<string, Map<string, number>>;
   /** `byId` entries in the order they were added, with the time (ms) each may be forgotten. */
-  readonly dedupe: { senders: string[]; ids: string[]; until: number[]; head: number };
+  readonly dedupe: {
+    senders: string[];
+    ids: string[];
+    seqs: number[];
+    until: number[];
+    head: number;
+  };
   catchingUp: Promise<void> | undefined;
   pollTimer: NodeJS.Timeout | undefined;
 }
@@ -77,7 +83,7 @@ export function newHandle(
     historyLimit: Math.max(1, historyLimit),
     floor: 0,
     byId: new Map(),
-    dedupe: { senders: [], ids: [], until: [], head: 0 },
+    dedupe: { senders: [], ids: [], seqs: [], until: [], head: 0 },
     catchingUp: undefined,
     pollTimer: undefined,
   };
@@ -105,6 +111,7 @@ export function addMessage(h: RoomHandle, m: StoredMessage, nowMs = Date.now()):
     ids.set(id, m.seq);
     h.dedupe.senders.push(sender);
     h.dedupe.ids.push(id);
+    h.dedupe.seqs.push(m.seq);
     h.dedupe.until.push(until);
   }
   forgetExpired(h, nowMs);
@@ -123,14 +130,18 @@ function forgetExpired(h: RoomHandle, nowMs: number): void {
   const d = h.dedupe;
   while (d.head < d.ids.length && (d.until[d.head] as number) <= nowMs) {
     const sender = d.senders[d.head] as string;
+    const id = d.ids[d.head] as string;
     const ids = h.byId.get(sender);
-    ids?.delete(d.ids[d.head] as string);
+    // Only this entry's mapping: an id added again later (a member whose host had forgotten it)
+    // keeps its newer window.
+    if (ids?.get(id) === d.seqs[d.head]) ids?.delete(id);
     if (ids?.size === 0) h.byId.delete(sender);
     d.head++;
   }
   if (d.head > 1024 && d.head * 2 > d.ids.length) {
     d.senders.splice(0, d.head);
     d.ids.splice(0, d.head);
+    d.seqs.splice(0, d.head);
     d.until.splice(0, d.head);
     d.head = 0;
   }

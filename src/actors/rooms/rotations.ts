@@ -89,7 +89,6 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
   /** Committed rotations per room, oldest first: retired when they leave the window. */
   const committed = new Map<string, RotationRef[]>();
   const memberEpochs = new Map<string, Map<string, number>>();
-  /** Acks waiting for this tick's `rotation.acks`, by `roomId|epoch`. */
   /** Acks of this tick, by room and epoch (no key string built per ack: 1000 acks arrive at once). */
   const ackBatches = new Map<string, Map<number, string[]>>();
   let started = 0;
