@@ -60,7 +60,7 @@ export function benchServeConfig(name: string): ServeConfig {
     isInspecting: false,
     roomHistory: DEFAULTS.roomHistory,
     heapGrowthPercent: DEFAULTS.heapGrowthPercent,
-    // What `conclave serve --volatile` runs with: the memory store keeps its newest 32 MiB.
+    // What `conclave serve --volatile` runs with: the memory store keeps its newest MiB by default.
     logRetainBytes: DEFAULTS.logRetainMiB * 2 ** 20,
   };
 }

@@ -53,8 +53,12 @@ export const DEFAULTS = {
   trust: 'tofu',
   multicast: '239.255.42.99:7402',
   logLevel: 'info',
-  /** `--log-retain` (MiB) when the store is `memory`. */
-  logRetainMiB: 32,
+  /**
+   * `--log-retain` (MiB) when the store is `memory`: the newest ~13 k room messages or far more
+   * handshake and session events — enough to debug with — while a busy volatile peer (a 50-member
+   * room host after 100 k messages) stays under 200 MB, flat (`npm run bench -- rooms`).
+   */
+  logRetainMiB: 16,
   roomHistory: 10_000,
   /** `--heap-growth` (percent). */
   heapGrowthPercent: 30,

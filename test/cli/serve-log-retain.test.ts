@@ -36,9 +36,9 @@ function configError(extra: Record<string, unknown>): AppError {
 }
 
 describe('serve --log-retain', () => {
-  it('keeps the newest 32 MiB by default on the memory store', () => {
-    expect(resolveServeConfig(raw({})).logRetainBytes).toBe(32 * MIB);
-    expect(resolveServeConfig(raw({ volatile: true })).logRetainBytes).toBe(32 * MIB);
+  it('keeps the newest 16 MiB by default on the memory store', () => {
+    expect(resolveServeConfig(raw({})).logRetainBytes).toBe(16 * MIB);
+    expect(resolveServeConfig(raw({ volatile: true })).logRetainBytes).toBe(16 * MIB);
   });
 
   it('keeps everything on a durable store when the flag is not given', () => {
