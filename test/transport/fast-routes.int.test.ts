@@ -2,21 +2,46 @@
  * The peer API's fast path (src/transport/http/fast-routes.ts) answers exactly what its express
  * app answers: the same request sent plainly (fast path) and chunked (which only express takes)
  * gets the same status, content type and body, for good and bad input alike; anything unusual
- * goes to express; no input crashes the server or gets a 5xx that is not our bug.
+ * goes to express; no input crashes the server or gets a 5xx that is not our bug. Which path
+ * answered is observed, not assumed: every request carries an id, and the express fallback the
+ * fast path is built with notes the ids it is handed.
  */
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type RequestListener } from 'node:http';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../../src/errors.js';
+import type * as FastRoutes from '../../src/transport/http/fast-routes.js';
 import { listenHttp, type HttpListener } from '../../src/transport/http/http-server.js';
 import { createPeerApi, type PortAnswer } from '../../src/transport/http/peer-api.js';
+
+const { toExpress } = vi.hoisted(() => ({ toExpress: new Set<string>() }));
+
+vi.mock('../../src/transport/http/fast-routes.js', async (importOriginal) => {
+  const real = await importOriginal<typeof FastRoutes>();
+  return {
+    ...real,
+    withFastRoutes: (fallback: RequestListener, ...rest: [never, never]) =>
+      real.withFastRoutes(
+        (req, res) => {
+          const id = req.headers['x-probe'];
+          if (typeof id === 'string') toExpress.add(id);
+          fallback(req, res);
+        },
+        ...rest,
+      ),
+  };
+});
 
 interface Reply {
   status: number;
   type: string | undefined;
   body: string;
   headers: Record<string, string | string[] | undefined>;
+  /** Whether express answered (else the fast path did). */
+  viaExpress: boolean;
 }
+
+let probes = 0;
 
 const calls: Array<{ sid: string; body: unknown }> = [];
 const unexpected: unknown[] = [];
@@ -41,7 +66,12 @@ function send(
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const payload = typeof body === 'string' ? Buffer.from(body) : body;
-    const h: Record<string, string> = { 'content-type': 'application/json', ...headers };
+    const probe = String(++probes);
+    const h: Record<string, string> = {
+      'content-type': 'application/json',
+      'x-probe': probe,
+      ...headers,
+    };
     if (payload && !options.chunked && h['content-length'] === undefined)
       h['content-length'] = String(payload.length);
     const req = httpRequest(`${server.url}${path}`, {
@@ -57,6 +87,7 @@ function send(
           type: res.headers['content-type'],
           body: Buffer.concat(chunks).toString('utf8'),
           headers: res.headers,
+          viaExpress: toExpress.has(probe),
         }),
       );
     });
@@ -114,6 +145,8 @@ describe('peer API fast path', () => {
   it('answers a sealed request as express does, byte for byte', async () => {
     const body = JSON.stringify({ n: 1, ct: 'x'.repeat(40), nested: { a: [1, 2, 'é'] } });
     const { fast, slow } = await both(`/p2p/v1/session/${sid}`, body);
+    expect(fast.viaExpress).toBe(false);
+    expect(slow.viaExpress).toBe(true);
     expect(fast.status).toBe(200);
     expect(fast.type).toBe('application/json; charset=utf-8');
     expect(strip(fast)).toEqual(strip(slow));
@@ -173,6 +206,8 @@ describe('peer API fast path', () => {
     calls.length = 0;
     for (const bad of ['short', 'x'.repeat(65), 'has.dot.in.it!!']) {
       const { fast, slow } = await both(`/p2p/v1/session/${bad}`, '{"n":3}');
+      // a parameter of other characters is express's to parse
+      expect(fast.viaExpress, bad).toBe(bad.includes('.'));
       expect(fast.status, bad).toBe(400);
       expect(JSON.parse(fast.body)).toMatchObject({ code: 'ERR_INVALID_MESSAGE' });
       expect(strip(fast)).toEqual(strip(slow));
@@ -201,20 +236,27 @@ describe('peer API fast path', () => {
     const escaped = await send(`/p2p/v1/session/%41${sid.slice(1)}`, '{"n":4}');
     expect(escaped.status).toBe(200);
     expect(calls[0]?.sid).toBe(`A${sid.slice(1)}`);
-    // casing, a trailing slash, a query: express routing rules
-    expect((await send(`/P2P/v1/session/${sid}`, '{"n":5}')).status).toBe(200);
-    expect((await send(`/p2p/v1/session/${sid}/`, '{"n":5}')).status).toBe(200);
-    expect((await send(`/p2p/v1/session/${sid}?x=1`, '{"n":5}')).status).toBe(200);
+    // casing, a trailing slash: express routing rules
+    const upper = await send(`/P2P/v1/session/${sid}`, '{"n":5}');
+    const slash = await send(`/p2p/v1/session/${sid}/`, '{"n":5}');
+    expect([upper.status, slash.status]).toEqual([200, 200]);
     // other methods, an empty body
     const get = await send(path, undefined, {}, { method: 'GET' });
     expect(get.status).toBe(404);
     expect(JSON.parse(get.body)).toMatchObject({ code: 'ERR_NOT_FOUND' });
     const empty = await send(path, '', { 'content-length': '0' });
     expect(empty.status).toBe(200);
+    for (const r of [text, latin, gz, big, escaped, upper, slash, get, empty])
+      expect(r.viaExpress).toBe(true);
+    // a query string is not part of the path: the fast path takes it
+    const query = await send(`/p2p/v1/session/${sid}?x=1`, '{"n":5}');
+    expect(query.status).toBe(200);
+    expect(query.viaExpress).toBe(false);
   });
 
   it('serves the handshake routes, rate limit included, with Retry-After on the fast path', async () => {
     const offer = await both('/p2p/v1/handshake/offer', '{"type":"hs.offer"}');
+    expect(offer.fast.viaExpress).toBe(false);
     expect(offer.fast.status).toBe(200);
     expect(strip(offer.fast)).toEqual(strip(offer.slow));
     const confirm = await send('/p2p/v1/handshake/confirm', '{"type":"hs.confirm"}');
