@@ -78,22 +78,18 @@ const bench: BenchModule = {
     try {
       await a.connect({ url: server.url, expectedPeerId: idb.fingerprint });
 
-      const burst = (path: string) => () =>
-        Promise.all(
-          Array.from({ length: CONCURRENCY }, (_, n) =>
-            peerRequest(server.url, 'POST', path, { method: 'POST', path: '/ping', body: { n } }),
-          ),
-        );
+      // CONCURRENCY requests at once, the next burst when all are answered; the same inner
+      // request sealed and unsealed.
+      const burst = (one: (n: number) => Promise<unknown>) => () =>
+        Promise.all(Array.from({ length: CONCURRENCY }, (_, n) => one(n)));
+      const inner = (n: number) => ({ method: 'POST' as const, path: '/ping', body: { n } });
+      const plainTo = (path: string) =>
+        burst((n) => peerRequest(server.url, 'POST', path, inner(n)));
       const window = { opsPerCall: CONCURRENCY, windows: 5, windowMs: 500 };
-      const unsealed = await measureAsync(burst('/bench/echo'), window);
-      const plain = await measureAsync(burst('/bench/raw'), window);
+      const unsealed = await measureAsync(plainTo('/bench/echo'), window);
+      const plain = await measureAsync(plainTo('/bench/raw'), window);
       const sealed = await measureAsync(
-        () =>
-          Promise.all(
-            Array.from({ length: CONCURRENCY }, () =>
-              a.request(idb.fingerprint, { method: 'POST', path: '/ping', body: {} }),
-            ),
-          ),
+        burst((n) => a.request(idb.fingerprint, inner(n))),
         window,
       );
       report(
@@ -168,29 +164,25 @@ const bench: BenchModule = {
       }
       const p50 = percentile(lat, 50);
       const p99 = percentile(lat, 99);
-      report({
-        section: 'peer-http',
-        name: 'handshake over HTTP, p50 latency',
-        ours: toRate(1000 / p50),
-        baseline: {
-          name: `floor ${floorMs.toFixed(2)} ms (2×side CPU + 2 RTT)`,
-          rate: toRate(1000 / floorMs),
-        },
-        ratio: floorMs / p50,
-        target: 'p50 ≤ 2× floor (ratio ≥ 0.5)',
-        met: p50 <= 2 * floorMs,
-        note: `p50 ${p50.toFixed(2)} ms`,
-      });
-      report({
-        section: 'peer-http',
-        name: 'handshake over HTTP, p99 latency',
-        ours: toRate(1000 / p99),
-        baseline: { name: `floor ${floorMs.toFixed(2)} ms`, rate: toRate(1000 / floorMs) },
-        ratio: floorMs / p99,
-        target: 'p99 ≤ 5× floor (ratio ≥ 0.2)',
-        met: p99 <= 5 * floorMs,
-        note: `p99 ${p99.toFixed(2)} ms`,
-      });
+      // T4: p50 within 2 × the floor, p99 within 5 ×.
+      for (const [q, ms, times] of [
+        ['p50', p50, 2],
+        ['p99', p99, 5],
+      ] as const) {
+        report({
+          section: 'peer-http',
+          name: `handshake over HTTP, ${q} latency`,
+          ours: toRate(1000 / ms),
+          baseline: {
+            name: `floor ${floorMs.toFixed(2)} ms (2×side CPU + 2 RTT)`,
+            rate: toRate(1000 / floorMs),
+          },
+          ratio: floorMs / ms,
+          target: `${q} ≤ ${times}× floor (ratio ≥ ${1 / times})`,
+          met: ms <= times * floorMs,
+          note: `${q} ${ms.toFixed(2)} ms`,
+        });
+      }
       report({
         section: 'peer-http',
         name: 'connect with the push link (handshake + WebSocket link)',
