@@ -21,7 +21,7 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { AppError, type ErrorCode } from '../../errors.js';
-import { problemOf } from './problem.js';
+import { problemOf, problemOfError } from './problem.js';
 
 /** What a route answers: a JSON body, or a problem with a stable code; headers to add. */
 export type RouteReply =
@@ -139,17 +139,12 @@ function parseBody(buf: Buffer): unknown {
   }
 }
 
+/** Answer an error as express's `problemHandler` does; the client is answered even if logging throws. */
 function fail(res: ServerResponse, err: unknown, onUnexpected: (err: unknown) => void): void {
-  if (err instanceof AppError) {
-    const details = err.details && err.code !== 'ERR_DECRYPT_FAILED' ? err.details : undefined;
-    const p = problemOf(err.code, err.message, details ? { details } : undefined);
-    write(res, p.status, PROBLEM_TYPE, p.text);
-    return;
-  }
+  const p = problemOfError(err);
   try {
-    onUnexpected(err);
+    if (p.isBug) onUnexpected(err);
   } finally {
-    const p = problemOf('ERR_INTERNAL', 'an internal error occurred; see the peer log');
     write(res, p.status, PROBLEM_TYPE, p.text);
   }
 }

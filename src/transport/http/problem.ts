@@ -95,8 +95,11 @@ export function sendProblem(
   detail: string,
   extra?: Readonly<Record<string, unknown>>,
 ): void {
+  sendProblemText(res, problemOf(code, detail, extra));
+}
+
+function sendProblemText(res: Response, p: { status: number; text: string }): void {
   if (res.headersSent) return;
-  const p = problemOf(code, detail, extra);
   res.status(p.status).type('application/problem+json').send(p.text);
 }
 
@@ -136,22 +139,29 @@ export interface ProblemHandlerDeps {
   readonly onUnexpected: (err: unknown) => void;
 }
 
+/**
+ * The problem an error becomes: an AppError or a body-parser client error with its code (and its
+ * details, but never for `ERR_DECRYPT_FAILED`); anything else is a bug of ours (`isBug`), answered
+ * `ERR_INTERNAL` with nothing of the error in it.
+ */
+export function problemOfError(err: unknown): { status: number; text: string; isBug: boolean } {
+  const known = err instanceof AppError ? err : fromBodyParser(err);
+  if (!known) {
+    const p = problemOf('ERR_INTERNAL', 'an internal error occurred; see the peer log');
+    return { ...p, isBug: true };
+  }
+  const details = known.details && known.code !== 'ERR_DECRYPT_FAILED' ? known.details : undefined;
+  return {
+    ...problemOf(known.code, known.message, details ? { details } : undefined),
+    isBug: false,
+  };
+}
+
 export function problemHandler(deps: ProblemHandlerDeps): ErrorRequestHandler {
   return (err: unknown, _req, res, _next) => {
-    const known = err instanceof AppError ? err : fromBodyParser(err);
-    if (known) {
-      const safeDetails =
-        known.details && known.code !== 'ERR_DECRYPT_FAILED' ? known.details : undefined;
-      sendProblem(
-        res,
-        known.code,
-        known.message,
-        safeDetails ? { details: safeDetails } : undefined,
-      );
-      return;
-    }
-    deps.onUnexpected(err);
-    sendProblem(res, 'ERR_INTERNAL', 'an internal error occurred; see the peer log');
+    const p = problemOfError(err);
+    if (p.isBug) deps.onUnexpected(err);
+    sendProblemText(res, p);
   };
 }
 
