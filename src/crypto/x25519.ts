@@ -9,7 +9,9 @@ import {
   createPublicKey,
   diffieHellman,
   generateKeyPairSync,
+  type JsonWebKey,
   type KeyObject,
+  type X25519KeyPairKeyObjectOptions,
 } from 'node:crypto';
 import { AppError } from '../errors.js';
 import { constantTimeEqual, wipe } from './bytes.js';
@@ -37,8 +39,29 @@ const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
  * send({ ephemeral: toBase64Url(eph.publicKeyRaw) });
  */
 export function generateX25519KeyPair(): X25519KeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  return { privateKey, publicKey, publicKeyRaw: x25519PublicKeyRaw(publicKey) };
+  // The raw public key comes out of the keygen job itself, encoded as JWK, never from
+  // `publicKey.export()` on the fresh key. On Node 20 a JWK export holds the key's lock while it
+  // allocates the result; when that allocation runs a GC which collects the (finished, already
+  // unreachable) keygen job, the job's destructor takes the same lock and the whole process hangs
+  // for good — the handshake bench froze about one run in three. While the job encodes its own
+  // result it is still reachable, so it cannot be collected then.
+  const { privateKey, publicKey: jwk } = generateKeyPairSync('x25519', {
+    publicKeyEncoding: { format: 'jwk' },
+  } as unknown as X25519KeyPairKeyObjectOptions) as unknown as {
+    privateKey: KeyObject;
+    publicKey: JsonWebKey;
+  };
+  if (typeof jwk.x !== 'string') throw new AppError('ERR_CRYPTO_INPUT', 'x25519: keygen gave no x');
+  const publicKeyRaw = Buffer.from(jwk.x, 'base64url');
+  let publicKey: KeyObject | undefined;
+  return {
+    privateKey,
+    publicKeyRaw,
+    // Imported on first use (nothing on the handshake path reads it): a KeyObject of its own.
+    get publicKey(): KeyObject {
+      return (publicKey ??= importX25519PublicKey(publicKeyRaw));
+    },
+  };
 }
 
 /**
