@@ -86,8 +86,10 @@ vi.mock('../../src/crypto/x25519.js', async (importOriginal) => {
     ...m,
     generateX25519KeyPair: () => {
       const pair = m.generateX25519KeyPair();
-      const d = (pair.privateKey.export({ format: 'jwk' }) as { d?: string }).d;
-      if (d) derived.capture('x25519 ephemeral private key', Buffer.from(d, 'base64url'));
+      // PKCS#8 DER (16-byte prefix, then the raw key), not JWK: a JWK export of a key fresh out
+      // of keygen can deadlock Node 20 (see test/crypto/x25519-keygen-gc.test.ts).
+      const der = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
+      derived.capture('x25519 ephemeral private key', der.subarray(der.length - 32));
       return pair;
     },
     x25519SharedSecret: (...a: Parameters<typeof m.x25519SharedSecret>) => {
