@@ -14,14 +14,9 @@ import { createReplayCache } from '../src/actors/handshake/replay-cache.js';
 import { createHandshakeResponder } from '../src/actors/handshake/responder.js';
 import { initiateHandshake, type PostResult } from '../src/actors/handshake/requester.js';
 import type { SpawnActor } from '../src/actors/handshake/types.js';
-import {
-  buildAccept,
-  buildOffer,
-  checkAccept,
-  checkOffer,
-  confirmMac,
-  verifyConfirmMac,
-} from '../src/crypto/handshake.js';
+import { buildAccept, checkAccept } from '../src/crypto/handshake-accept.js';
+import { confirmMac, verifyConfirmMac } from '../src/crypto/handshake-key-schedule.js';
+import { buildOffer, checkOffer } from '../src/crypto/handshake-offer.js';
 import { hkdfSha256, Labels } from '../src/crypto/hkdf.js';
 import { exportPublicKey, generateIdentity, importPublicKey } from '../src/crypto/identity.js';
 import { generateRsaOaepKeyPair, rsaUnwrapKey, rsaWrapKey } from '../src/crypto/rsa-oaep.js';

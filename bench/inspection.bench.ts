@@ -14,7 +14,8 @@
  *   so inspection's share is largest there.
  */
 import { createPeerRuntime, type PeerRuntime } from '../src/actors/peer-runtime.js';
-import { createPeerSessions, type PeerSessions } from '../src/actors/peer-sessions.js';
+import { createPeerSessions } from '../src/actors/peer-sessions.js';
+import type { PeerSessions } from '../src/actors/peer-sessions.types.js';
 import { exportPublicKey, generateIdentity } from '../src/crypto/index.js';
 import { listenHttp, type HttpListener } from '../src/transport/http/http-server.js';
 import { createPeerApi } from '../src/transport/http/peer-api.js';

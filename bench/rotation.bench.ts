@@ -22,7 +22,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { createPeerRuntime } from '../src/actors/peer-runtime.js';
 import { createRooms, type Rooms } from '../src/actors/rooms/rooms.js';
 import { fingerprintOf, generateIdentity } from '../src/crypto/index.js';
-import { createEpochKeyWrapper, unwrapEpochKey } from '../src/crypto/room.js';
+import { createEpochKeyWrapper, unwrapEpochKey } from '../src/crypto/room-epoch-key.js';
 import { createMemoryKeystore } from '../src/keystore/memory-keystore.js';
 import type { InnerPush } from '../src/protocol/sealed.codec.js';
 import { createMemoryEventStore } from '../src/store/memory-event-store.js';

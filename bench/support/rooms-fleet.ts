@@ -14,7 +14,8 @@
 import { WebSocket, type RawData } from 'ws';
 import { createActor } from 'xstate';
 import type { SpawnActor } from '../../src/actors/handshake/types.js';
-import { createPeerSessions, type PeerSessions } from '../../src/actors/peer-sessions.js';
+import { createPeerSessions } from '../../src/actors/peer-sessions.js';
+import type { PeerSessions } from '../../src/actors/peer-sessions.types.js';
 import { generateIdentity } from '../../src/crypto/index.js';
 import { decodeRoomFrame, decodeInvite } from '../../src/protocol/room.codec.js';
 import type { InnerPush } from '../../src/protocol/sealed.codec.js';

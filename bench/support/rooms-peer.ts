@@ -10,7 +10,7 @@
  */
 import { pino } from 'pino';
 import { createPeerRuntime, type PeerRuntime } from '../../src/actors/peer-runtime.js';
-import type { PeerSessions } from '../../src/actors/peer-sessions.js';
+import type { PeerSessions } from '../../src/actors/peer-sessions.types.js';
 import type { Rooms } from '../../src/actors/rooms/rooms.js';
 import type { Identity } from '../../src/crypto/index.js';
 import { DEFAULTS, type ServeConfig } from '../../src/cli/serve-config.js';

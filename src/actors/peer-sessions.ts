@@ -1,118 +1,19 @@
 /**
  * Sessions with other peers: the responder side of the handshake (served by the peer API), the
- * requester side (`connect`), the established sessions with their sealed requests, push frames over
- * the WebSocket link (HTTP polling works without it), re-keying, expiry and re-handshake.
- * Keys live only in the session objects; actors see facts, the log sees facts.
+ * requester side (`connect`, in `peer-connect.ts`), the established sessions with their sealed
+ * requests, push frames over the WebSocket link (HTTP polling works without it), re-keying, expiry
+ * and re-handshake. Keys live only in the session objects; actors see facts, the log sees facts.
  */
-import { randomBytes, type KeyObject } from 'node:crypto';
-import type { Identity } from '../crypto/index.js';
+import { randomBytes } from 'node:crypto';
 import { AppError, isAppError } from '../errors.js';
-import type { InnerPush, InnerRequest, InnerResponse } from '../protocol/sealed.codec.js';
-import { HANDSHAKE_SUITES, type HandshakeSuite } from '../protocol/handshake.codec.js';
-import type { HandshakePort, SessionPort } from '../transport/http/peer-api.js';
-import { peerRequest } from '../transport/http/peer-client.js';
-import { checkHello } from '../transport/http/peer-hello.js';
-import { connectLink, type Link } from '../transport/ws/peer-link.js';
-import {
-  createReplayCache,
-  seedReplayCache,
-  type RecordedOfferLike,
-} from './handshake/replay-cache.js';
-import { initiateHandshake } from './handshake/requester.js';
+import { HANDSHAKE_SUITES } from '../protocol/handshake.codec.js';
+import { createReplayCache, seedReplayCache } from './handshake/replay-cache.js';
 import { createHandshakeResponder } from './handshake/responder.js';
-import type { EstablishedSession, SpawnActor } from './handshake/types.js';
-import { createSession, type SessionInit } from './session/session-actor.js';
-import { createDelivery, type AppHandlers, type Entry } from './session-delivery.js';
-
-export interface PeerSessionsInit {
-  readonly identity: Identity;
-  readonly rsaTransportKey?: { readonly privateKey: KeyObject; readonly publicKey: KeyObject };
-  /** Suites this peer accepts as responder, in preference order. */
-  readonly acceptedSuites?: readonly HandshakeSuite[];
-  readonly session?: SessionInit;
-  readonly freshnessMs?: number;
-  /** Open a WebSocket push link after a handshake as requester (default true); off → polling. */
-  readonly links?: boolean;
-}
-
-export interface PeerSessionsDeps {
-  readonly spawnActor: SpawnActor;
-  readonly pinState: (peerId: string) => 'none' | 'unverified' | 'verified' | 'blocked';
-  readonly now?: () => Date;
-  /** A session was established (either role): pin it, announce it. */
-  readonly onEstablished: (s: EstablishedSession, info: { url: string | null }) => void;
-  readonly onSecurityAlert: (kind: string, peerId: string | null, detail: string) => void;
-  /** Addresses where a peer can be reached (discovery), for a session we must open as requester. */
-  readonly locate?: (peerId: string) => readonly string[];
-  /** The application's handlers for sealed requests and pushes (rooms). */
-  readonly app?: AppHandlers;
-}
-
-export interface ConnectResult {
-  readonly peerId: string;
-  readonly sessionId: string;
-  readonly sas: string;
-  readonly suite: string;
-  readonly keyId: string;
-  readonly link: 'up' | 'down';
-}
-
-export interface PingResult {
-  readonly rttMs: number;
-  readonly via: 'request' | 'push';
-  readonly epoch: number;
-  readonly sessionId: string;
-}
-
-export interface PeerSessions {
-  readonly handshakePort: HandshakePort;
-  readonly sessionPort: SessionPort;
-  hasSession(sid: string): boolean;
-  /** The responder side of a link: a peer connected to `/p2p/v1/session/:sid/link`. */
-  acceptLink(sid: string, link: Link): void;
-  connect(target: {
-    url: string;
-    expectedPeerId: string | null;
-    suites?: readonly HandshakeSuite[];
-  }): Promise<ConnectResult>;
-  /**
-   * A sealed request to a peer (re-keys first when due). Only the requester side of a session
-   * sends requests, so when the peer opened the session to us (or there is none), this peer
-   * handshakes to it first — at `urls`, or where it was last reached or discovered.
-   */
-  request(peerId: string, inner: InnerRequest, urls?: readonly string[]): Promise<InnerResponse>;
-  /** Push a frame to a peer over its session: link, sealed request, or queued for its poll. */
-  push(peerId: string, inner: InnerPush): Promise<'link' | 'request' | 'queued' | 'none'>;
-  /** Whether the live session with `peerId` has its WebSocket link up. */
-  isLinkUp(peerId: string): boolean;
-  /** Send an application frame (not sealed here) on the link; false when there is no link. */
-  sendFrame(peerId: string, frame: Buffer): boolean;
-  ping(peerId: string, via: 'request' | 'push'): Promise<PingResult>;
-  sessionView(peerId: string): unknown;
-  /** Counters for metrics. */
-  stats(): {
-    handshakes: Array<{ role: string; result: string; count: number }>;
-    sessions: number;
-    linksUp: number;
-  };
-  /** Seed the handshake replay cache from recorded events (after a restart). */
-  seedReplayCache(records: Iterable<RecordedOfferLike>): number;
-  close(): void;
-}
-
-/** The peer id a URL's public hello claims, or null when it does not answer sensibly. */
-async function whoIsAt(url: string): Promise<string | null> {
-  try {
-    const r = await peerRequest(url, 'GET', '/p2p/v1/hello', undefined, {
-      timeoutMs: 3_000,
-      maxBytes: 16_384,
-    });
-    const proven = checkHello(r.body, null);
-    return proven.ok ? proven.value.peerId : null;
-  } catch {
-    return null;
-  }
-}
+import type { EstablishedSession } from './handshake/types.js';
+import { createPeerConnect } from './peer-connect.js';
+import type { PeerSessions, PeerSessionsDeps, PeerSessionsInit } from './peer-sessions.types.js';
+import { createSession } from './session/session-actor.js';
+import { createDelivery, type Entry } from './session-delivery.js';
 
 export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDeps): PeerSessions {
   const now = deps.now ?? (() => new Date());
@@ -120,8 +21,6 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
   const replayCache = createReplayCache({ freshnessMs });
   const entries = new Map<string, Entry>();
   const latestByPeer = new Map<string, string>();
-  /** Where we last reached each peer as requester: a lapsed session is re-handshaken there. */
-  const lastUrl = new Map<string, string>();
   const pins = { get: (peerId: string) => deps.pinState(peerId) };
   let pushCounter = 0;
   /** Handshake outcomes by `role|result` (result: established or a failure reason). */
@@ -184,43 +83,6 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     onEstablished: (s) => void open(s, null),
   });
 
-  /**
-   * The live session with `peerId` on which this side sends requests; one that lapsed (or where
-   * the peer is the requester) is handshaken again where we reached it, at `urls`, or where
-   * discovery saw it.
-   */
-  async function usable(peerId: string, urls: readonly string[] = []): Promise<Entry> {
-    const e = live(peerId);
-    if (e && e.url !== null) return e;
-    const candidates = [
-      ...urls,
-      ...(lastUrl.has(peerId) ? [lastUrl.get(peerId) as string] : []),
-      ...(deps.locate?.(peerId) ?? []),
-    ];
-    const unique = [...new Set(candidates)];
-    if (unique.length === 0) {
-      throw new AppError(
-        'ERR_NOT_FOUND',
-        `no session with ${peerId.slice(0, 12)} and no address for it; run conclave connect URL first`,
-      );
-    }
-    let lastError: unknown;
-    for (const url of unique) {
-      try {
-        await api.connect({ url, expectedPeerId: peerId });
-        const again = live(peerId);
-        if (again && again.url !== null) return again;
-        lastError = new AppError('ERR_HANDSHAKE_FAILED', 'the new session closed at once');
-      } catch (err) {
-        lastError = err;
-        if (isAppError(err) && err.code === 'ERR_HANDSHAKE_FAILED') break; // wrong peer: stop
-      }
-    }
-    throw lastError instanceof Error
-      ? lastError
-      : new AppError('ERR_PEER_UNREACHABLE', `could not reach ${peerId.slice(0, 12)}`);
-  }
-
   function live(peerId: string): Entry | undefined {
     const sid = latestByPeer.get(peerId);
     const e = sid === undefined ? undefined : entries.get(sid);
@@ -230,6 +92,18 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     }
     return e;
   }
+
+  const { connect, usable } = createPeerConnect({
+    init,
+    deps,
+    now,
+    freshnessMs,
+    pins,
+    delivery,
+    count,
+    open,
+    live,
+  });
 
   const api: PeerSessions = {
     handshakePort: {
@@ -273,77 +147,7 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
       // frame opens under the session's keys, and later frames that do not open are dropped.
       delivery.attachWhenProven(entry, link);
     },
-    async connect(target) {
-      const suites =
-        target.suites ??
-        (init.rsaTransportKey ? ['x25519-aes256gcm', 'rsaoaep-aes256gcm'] : ['x25519-aes256gcm']);
-      const outcome = await initiateHandshake(
-        {
-          identity: init.identity,
-          ...(init.rsaTransportKey ? { rsaTransportKey: init.rsaTransportKey } : {}),
-          post: (url, path, body) => peerRequest(url, 'POST', path, body, { timeoutMs: 10_000 }),
-          pins,
-          now,
-          random: randomBytes,
-          spawnActor: deps.spawnActor,
-          freshnessMs,
-          onSecurityAlert: (a) =>
-            deps.onSecurityAlert(String(a.type), target.expectedPeerId, JSON.stringify(a)),
-        },
-        { url: target.url, expectedPeerId: target.expectedPeerId, suites },
-      );
-      if (!outcome.ok) {
-        count('requester', outcome.reason);
-        let reason: string = outcome.reason;
-        // The responder refuses an offer addressed to another peer id (`wrong-peer`): then the
-        // peer we expected is not the one at that address. Ask who is there to say so precisely.
-        if (reason === 'rejected' && target.expectedPeerId !== null) {
-          const there = await whoIsAt(target.url);
-          if (there !== null && there !== target.expectedPeerId) reason = 'key-changed';
-        }
-        if (reason === 'key-changed') {
-          deps.onSecurityAlert(
-            'key-changed',
-            target.expectedPeerId,
-            `${target.url} answered with another identity`,
-          );
-        }
-        const code =
-          outcome.reason === 'unreachable' || outcome.reason === 'timeout'
-            ? 'ERR_PEER_UNREACHABLE'
-            : 'ERR_HANDSHAKE_FAILED';
-        throw new AppError(
-          code,
-          `handshake with ${target.url} failed: ${reason} (${outcome.detail})`,
-          {
-            details: {
-              reason,
-              ...(outcome.code ? { peerCode: outcome.code } : {}),
-            },
-          },
-        );
-      }
-      count('requester', 'established');
-      const entry = open(outcome.session, target.url);
-      lastUrl.set(outcome.session.peerId, target.url);
-      let linkState: 'up' | 'down' = 'down';
-      try {
-        if (init.links === false) throw new Error('links are off');
-        delivery.attachAndProve(entry, await connectLink(target.url, outcome.session.sid));
-        linkState = 'up';
-      } catch {
-        entry.session.setLink('down'); // sealed requests and polling still work
-        delivery.schedulePoll(entry);
-      }
-      return {
-        peerId: outcome.session.peerId,
-        sessionId: outcome.session.sid,
-        sas: outcome.session.sas,
-        suite: outcome.session.suite,
-        keyId: outcome.session.keyId,
-        link: linkState,
-      };
-    },
+    connect,
     async request(peerId, inner, urls) {
       for (let attempt = 0; ; attempt++) {
         const entry = await usable(peerId, urls);

@@ -6,7 +6,7 @@
  * `MetricsDeps` if it needs a new one; callers may also pass `extra` families.
  */
 import type { PeerRuntime } from '../actors/peer-runtime.js';
-import type { PeerSessions } from '../actors/peer-sessions.js';
+import type { PeerSessions } from '../actors/peer-sessions.types.js';
 import type { Rooms } from '../actors/rooms/rooms.js';
 import { HANDSHAKE_FAILURE_REASONS } from '../machines/handshake.types.js';
 import {

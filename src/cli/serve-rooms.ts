@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { PeerRuntime } from '../actors/peer-runtime.js';
-import type { PeerSessions } from '../actors/peer-sessions.js';
+import type { PeerSessions } from '../actors/peer-sessions.types.js';
 import { createRooms, type Rooms } from '../actors/rooms/rooms.js';
 import type { Identity } from '../crypto/index.js';
 import type { Keystore } from '../keystore/keystore.js';

@@ -5,7 +5,7 @@
  * Parsing only: strict objects (unknown keys refused), every binary field canonical unpadded
  * base64url of a bounded (mostly exact) length, and the cross-field rules the spec states
  * (`eph` iff x25519 is offered/chosen, `rsaKey`/`wrapped` iff RSA). Whether keys import, hashes
- * match and signatures verify is decided by `src/crypto/handshake.ts`; policy by the machines.
+ * match and signatures verify is decided by `src/crypto/handshake-offer.ts` and `handshake-accept.ts`; policy by the machines.
  */
 import { z } from 'zod';
 import { err, ok, unsupportedVersion, type Result } from './result.js';

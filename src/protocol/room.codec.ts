@@ -3,7 +3,7 @@
  * sealed push frames (both ways), plus the invite code. Parsing happens here and only here.
  */
 import { z } from 'zod';
-import { MAX_SIGN_BATCH } from '../crypto/room.js';
+import { MAX_SIGN_BATCH } from '../crypto/room-batch-sign.js';
 import { err, ok, type Result } from './result.js';
 
 export const ROOM_ID = /^[A-Za-z0-9_-]{16,64}$/;

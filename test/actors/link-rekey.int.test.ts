@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
 import type { SpawnActor } from '../../src/actors/handshake/types.js';
-import { createPeerSessions, type PeerSessions } from '../../src/actors/peer-sessions.js';
+import { createPeerSessions } from '../../src/actors/peer-sessions.js';
+import type { PeerSessions } from '../../src/actors/peer-sessions.types.js';
 import { generateIdentity } from '../../src/crypto/index.js';
 import type { InnerPush } from '../../src/protocol/sealed.codec.js';
 import { connectLink } from '../../src/transport/ws/peer-link.js';

@@ -4,7 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
-import { createPeerSessions, type PeerSessions } from '../../src/actors/peer-sessions.js';
+import { createPeerSessions } from '../../src/actors/peer-sessions.js';
+import type { PeerSessions } from '../../src/actors/peer-sessions.types.js';
 import type { SpawnActor } from '../../src/actors/handshake/types.js';
 import { generateIdentity } from '../../src/crypto/index.js';
 import { serveSessions } from '../support/session-api.js';

@@ -19,7 +19,7 @@ import {
   type StoredMessage,
 } from '../../src/actors/rooms/room-handle.js';
 import { createRoomKeys } from '../../src/actors/rooms/room-keys.js';
-import { unwrapEpochKey } from '../../src/crypto/room.js';
+import { unwrapEpochKey } from '../../src/crypto/room-epoch-key.js';
 import { createMemoryKeystore } from '../../src/keystore/memory-keystore.js';
 import {
   createRotationNet,

@@ -4,16 +4,11 @@ import { createLogWriter } from '../../src/actors/log-writer.js';
 import { createRecorder } from '../../src/actors/recorder.js';
 import { restoreRooms, streamOf } from '../../src/actors/rooms/room-handle.js';
 import { createRoomKeys } from '../../src/actors/rooms/room-keys.js';
-import { generateMemberKek, generateRoomKey, hashRoomPassword } from '../../src/crypto/room.js';
+import { hashRoomPassword } from '../../src/crypto/room-credentials.js';
+import { generateMemberKek, generateRoomKey } from '../../src/crypto/room-epoch-key.js';
 import { createMemoryKeystore } from '../../src/keystore/memory-keystore.js';
-import {
-  ROOM_MACHINE_VERSION,
-  roomMachine,
-  type RoomEvent,
-  type RoomInfo,
-  type RoomInput,
-  type RoomMember,
-} from '../../src/machines/room.machine.js';
+import { ROOM_MACHINE_VERSION, roomMachine } from '../../src/machines/room.machine.js';
+import type { RoomEvent, RoomInfo, RoomInput, RoomMember } from '../../src/machines/room.types.js';
 import type { Envelope } from '../../src/protocol/room.codec.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import { createMemoryEventStore } from '../../src/store/memory-event-store.js';

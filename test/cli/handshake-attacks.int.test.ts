@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildOffer } from '../../src/crypto/handshake.js';
+import { buildOffer } from '../../src/crypto/handshake-offer.js';
 import { generateIdentity, generateX25519KeyPair } from '../../src/crypto/index.js';
 import { http } from '../support/http.js';
 import { startPeer, testPeers } from '../support/peer-process.js';

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { buildAccept } from '../../src/crypto/handshake.js';
+import { buildAccept } from '../../src/crypto/handshake-accept.js';
 import { generateIdentity, generateX25519KeyPair, type Identity } from '../../src/crypto/index.js';
 import { decodeOffer } from '../../src/protocol/handshake.codec.js';
 import {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PeerRuntime } from '../../src/actors/peer-runtime.js';
-import type { PeerSessions } from '../../src/actors/peer-sessions.js';
+import type { PeerSessions } from '../../src/actors/peer-sessions.types.js';
 import {
   collectMetrics,
   gauge,

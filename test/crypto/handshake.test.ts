@@ -10,15 +10,13 @@ import {
 } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { encodeFields } from '../../src/crypto/bytes.js';
+import { buildAccept, checkAccept } from '../../src/crypto/handshake-accept.js';
 import {
-  buildAccept,
-  buildOffer,
   chainsFor,
-  checkAccept,
-  checkOffer,
   confirmMac,
   verifyConfirmMac,
-} from '../../src/crypto/handshake.js';
+} from '../../src/crypto/handshake-key-schedule.js';
+import { buildOffer, checkOffer } from '../../src/crypto/handshake-offer.js';
 import { exportRsaTransportKey, importRsaTransportKey } from '../../src/crypto/handshake-keys.js';
 import { Labels } from '../../src/crypto/hkdf.js';
 import { generateIdentity } from '../../src/crypto/identity.js';

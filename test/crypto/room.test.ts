@@ -5,27 +5,33 @@ import { fillRandomNonce, gcmSeal } from '../../src/crypto/aead.js';
 import { encodeFields } from '../../src/crypto/bytes.js';
 import { Labels } from '../../src/crypto/hkdf.js';
 import {
-  createEpochKeyWrapper,
   createMessageCipher,
-  generateMemberKek,
-  generateRoomKey,
-  hashRoomPassword,
-  inviteTokenHash,
   messageAad,
-  newInviteToken,
-  ROOM_KEY_LENGTH,
   senderMessageKey,
   signMessage,
+  verifyMessage,
+  type MessageHeader,
+} from '../../src/crypto/room.js';
+import {
   signMessages,
-  unwrapEpochKey,
   verifyBatchedMessage,
   MAX_SIGN_BATCH,
   type BatchProof,
-  verifyMessage,
+} from '../../src/crypto/room-batch-sign.js';
+import {
+  hashRoomPassword,
+  inviteTokenHash,
+  newInviteToken,
   verifyRoomPassword,
+} from '../../src/crypto/room-credentials.js';
+import {
+  createEpochKeyWrapper,
+  generateMemberKek,
+  generateRoomKey,
+  ROOM_KEY_LENGTH,
+  unwrapEpochKey,
   wrapEpochKey,
-  type MessageHeader,
-} from '../../src/crypto/room.js';
+} from '../../src/crypto/room-epoch-key.js';
 
 const ROOM = 'room_0123456789abcdef';
 const OTHER_ROOM = 'room_fedcba9876543210';

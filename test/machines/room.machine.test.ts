@@ -1,17 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { initialTransition, transition, type SnapshotFrom } from 'xstate';
+import { joinRefusal } from '../../src/machines/room.context.js';
+import { roomMachine } from '../../src/machines/room.machine.js';
 import {
-  joinRefusal,
   MAX_INVITES,
   MAX_PENDING,
-  roomMachine,
   type RoomContext,
   type RoomEvent,
   type RoomInfo,
   type RoomMember,
   type RoomStateName,
-} from '../../src/machines/room.machine.js';
+} from '../../src/machines/room.types.js';
 
 type Snap = SnapshotFrom<typeof roomMachine>;
 

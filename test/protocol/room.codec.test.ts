@@ -2,12 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { generateIdentity } from '../../src/crypto/identity.js';
-import {
-  createMessageCipher,
-  generateRoomKey,
-  signMessage,
-  type MessageHeader,
-} from '../../src/crypto/room.js';
+import { createMessageCipher, signMessage, type MessageHeader } from '../../src/crypto/room.js';
+import { generateRoomKey } from '../../src/crypto/room-epoch-key.js';
 import {
   AdminRequestSchema,
   decodeInvite,

@@ -6,7 +6,7 @@
  * const { url, close } = await serveSessions('a', identity, sessions, { links: true });
  */
 import { exportPublicKey, type Identity } from '../../src/crypto/index.js';
-import type { PeerSessions } from '../../src/actors/peer-sessions.js';
+import type { PeerSessions } from '../../src/actors/peer-sessions.types.js';
 import { listenHttp } from '../../src/transport/http/http-server.js';
 import { createPeerApi } from '../../src/transport/http/peer-api.js';
 import { attachLinkServer } from '../../src/transport/ws/peer-link.js';

@@ -11,15 +11,15 @@
 import type { KeyObject } from 'node:crypto';
 import type { ActorRefFrom, SnapshotFrom } from 'xstate';
 import { toBase64Url } from '../../crypto/bytes.js';
+import { checkAccept } from '../../crypto/handshake-accept.js';
 import {
-  buildOffer,
   chainsFor,
-  checkAccept,
   confirmMac,
   verifyConfirmMac,
   wipeHandshakeKeys,
   type HandshakeKeys,
-} from '../../crypto/handshake.js';
+} from '../../crypto/handshake-key-schedule.js';
+import { buildOffer } from '../../crypto/handshake-offer.js';
 import { exportRsaTransportKey } from '../../crypto/handshake-keys.js';
 import type { Identity } from '../../crypto/identity.js';
 import { generateX25519KeyPair, type X25519KeyPair } from '../../crypto/x25519.js';

@@ -9,15 +9,15 @@
  * replay cache or the pending table is full).
  */
 import type { ActorRefFrom } from 'xstate';
+import { buildAccept } from '../../crypto/handshake-accept.js';
 import {
-  buildAccept,
   chainsFor,
-  checkOffer,
   confirmMac,
   verifyConfirmMac,
   wipeHandshakeKeys,
   type HandshakeKeys,
-} from '../../crypto/handshake.js';
+} from '../../crypto/handshake-key-schedule.js';
+import { checkOffer } from '../../crypto/handshake-offer.js';
 import { toBase64Url, wipe } from '../../crypto/bytes.js';
 import type { Identity } from '../../crypto/identity.js';
 import { AppError } from '../../errors.js';

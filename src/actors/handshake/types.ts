@@ -4,7 +4,7 @@
  * rejection a responder answers with.
  */
 import type { ActorRefFrom, AnyStateMachine, InputFrom } from 'xstate';
-import type { SessionChains } from '../../crypto/handshake.js';
+import type { SessionChains } from '../../crypto/handshake-key-schedule.js';
 import type { ErrorCode } from '../../errors.js';
 import type {
   HandshakeFailureReason,
@@ -14,7 +14,7 @@ import type {
   PinState,
 } from '../../machines/handshake.types.js';
 
-export type { SessionChains } from '../../crypto/handshake.js';
+export type { SessionChains } from '../../crypto/handshake-key-schedule.js';
 
 /** Peer API paths of the handshake (protocol §2.1, §2.5). */
 export const OFFER_PATH = '/p2p/v1/handshake/offer';

@@ -4,9 +4,14 @@
  * token (its hash is what the machine knows), or the password against its scrypt hash in the
  * keystore — the stable error for each way the machine can refuse, and the invites themselves.
  */
-import { inviteTokenHash, newInviteToken, verifyRoomPassword } from '../../crypto/room.js';
+import {
+  inviteTokenHash,
+  newInviteToken,
+  verifyRoomPassword,
+} from '../../crypto/room-credentials.js';
 import { AppError } from '../../errors.js';
-import type { joinRefusal, RoomContext, RoomPolicy } from '../../machines/room.machine.js';
+import type { joinRefusal } from '../../machines/room.context.js';
+import type { RoomContext, RoomPolicy } from '../../machines/room.types.js';
 import { encodeInvite, type JoinRequest } from '../../protocol/room.codec.js';
 import { ctxOf, type RoomHandle } from './room-handle.js';
 import type { RoomsCore } from './rooms-core.js';

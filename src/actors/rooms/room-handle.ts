@@ -4,14 +4,14 @@
  * from their recorded streams after a restart.
  */
 import { initialTransition, transition, type ActorRefFrom, type AnyMachineSnapshot } from 'xstate';
-import {
-  roomMachine,
-  type RoomContext,
-  type RoomEvent,
-  type RoomInput,
-  type RoomMember,
-  type RoomStateName,
-} from '../../machines/room.machine.js';
+import { roomMachine } from '../../machines/room.machine.js';
+import type {
+  RoomContext,
+  RoomEvent,
+  RoomInput,
+  RoomMember,
+  RoomStateName,
+} from '../../machines/room.types.js';
 import type { Envelope, MemberWire, RoomWire } from '../../protocol/room.codec.js';
 import type { EventStore, RecordedEvent } from '../../store/event-store.js';
 

@@ -5,25 +5,12 @@
  * new epoch — delivering its key wrapped to each member — whenever someone leaves or is removed.
  */
 import { randomBytes } from 'node:crypto';
-import { hashRoomPassword } from '../../crypto/room.js';
+import { hashRoomPassword } from '../../crypto/room-credentials.js';
 import { AppError, type ErrorCode } from '../../errors.js';
-import {
-  joinRefusal,
-  type RoomMember,
-  type RoomPolicy,
-  type RoomSuite,
-  type RotationPolicy,
-} from '../../machines/room.machine.js';
-import type { Rotations, RotationView } from './rotations.js';
-import {
-  type AdminRequest,
-  type Envelope,
-  type FetchResult,
-  type JoinGrant,
-  type JoinRequest,
-  type RoomWire,
-  type WrappedKey,
-} from '../../protocol/room.codec.js';
+import { joinRefusal } from '../../machines/room.context.js';
+import type { RoomMember } from '../../machines/room.types.js';
+import type { Rotations } from './rotations.js';
+import type { JoinGrant, WrappedKey } from '../../protocol/room.codec.js';
 import {
   addMessage,
   DEDUPE_MS,
@@ -38,44 +25,13 @@ import {
 } from './room-handle.js';
 import type { RoomsCore } from './rooms-core.js';
 import { admissionOf, createInvite, refusalError } from './room-admission.js';
+import type { RoomHost } from './room-host.types.js';
 import { batches, createFanOut } from './room-fanout.js';
 
 /** Messages under one epoch key before a rotation is forced (far below the nonce budget). */
 export const PER_KEY_MESSAGE_LIMIT = 1_000_000;
 /** How long `rotate` waits for a commit before answering with the progress (202). */
 const REPORT_WAIT_MS = 2_000;
-
-export interface CreateRoomOptions {
-  readonly name: string;
-  readonly topic?: string;
-  readonly policy: RoomPolicy;
-  readonly password?: string;
-  readonly capacity: number;
-  readonly suite: RoomSuite;
-  readonly rotation?: Partial<RotationPolicy>;
-}
-
-export interface RoomHost {
-  create(o: CreateRoomOptions): Promise<RoomHandle>;
-  join(
-    from: string,
-    req: JoinRequest,
-  ): Promise<{ state: 'joined'; grant: JoinGrant } | { state: 'pending'; room: RoomWire }>;
-  leave(from: string, roomId: string): Promise<void>;
-  fetch(from: string, roomId: string, after: number, limit: number): Promise<FetchResult>;
-  /** Sequence a message; the same (sender, id) again answers the first result. */
-  sequence(from: string, env: Envelope): { seq: number };
-  admin(from: string, req: AdminRequest): Promise<unknown>;
-  /** Renew the room key (joins a running rotation); a removal's rotation is `mandatory`. */
-  rotate(h: RoomHandle, reason: string, mandatory?: boolean): Promise<RotationView>;
-  /** Rotate now; answers at commit, or with the progress after a short wait. */
-  rotateReport(h: RoomHandle): Promise<RotationView>;
-  /** Start rotations that a room's time policy asks for. */
-  checkPolicies(): void;
-  remove(h: RoomHandle, by: string, peerId: string, ban: boolean): Promise<void>;
-  delete(h: RoomHandle): Promise<void>;
-  stats(): { sequenced: number; fanout: number };
-}
 
 function refuse(code: ErrorCode, detail: string): never {
   throw new AppError(code, detail);

@@ -7,15 +7,14 @@
  * (host; the first 32 hex digits of the member's id), `room.<roomId>.pw`.
  */
 import type { AeadSuite } from '../../crypto/aead-types.js';
+import { createMessageCipher, type MessageCipher } from '../../crypto/room.js';
 import {
-  createMessageCipher,
   generateMemberKek,
   generateRoomKey,
   createEpochKeyWrapper,
   unwrapEpochKey,
   type EpochKeyWrapper,
-  type MessageCipher,
-} from '../../crypto/room.js';
+} from '../../crypto/room-epoch-key.js';
 import { AppError } from '../../errors.js';
 import type { Keystore } from '../../keystore/keystore.js';
 

@@ -4,7 +4,7 @@
  * polling (`after=<seq>`, one cursor), fill gaps, and follow membership and epoch changes.
  */
 import { AppError } from '../../errors.js';
-import type { RoomMember } from '../../machines/room.machine.js';
+import type { RoomMember } from '../../machines/room.types.js';
 import {
   decodeWith,
   FetchResultSchema,
@@ -17,7 +17,7 @@ import {
   type Sequenced,
 } from '../../protocol/room.codec.js';
 import { addMessage, ctxOf, stateOf, streamOf, type RoomHandle } from './room-handle.js';
-import type { RoomHost } from './room-host.js';
+import type { RoomHost } from './room-host.types.js';
 import { createRoomSender, failed, type SendResult } from './room-send.js';
 import { headerOf, type RoomsCore } from './rooms-core.js';
 

@@ -13,7 +13,7 @@ import {
   RoomRefSchema,
 } from '../../protocol/room.codec.js';
 import type { InnerRequest, InnerResponse } from '../../protocol/sealed.codec.js';
-import type { RoomHost } from './room-host.js';
+import type { RoomHost } from './room-host.types.js';
 import type { RoomsCore } from './rooms-core.js';
 
 const ok = (body: unknown = {}): InnerResponse => ({ status: 200, body });

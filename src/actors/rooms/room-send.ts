@@ -5,12 +5,13 @@
  * id with the first result (in flight or recently finished).
  */
 import { randomBytes } from 'node:crypto';
-import { MAX_SIGN_BATCH, signMessages, type MessageHeader } from '../../crypto/room.js';
+import type { MessageHeader } from '../../crypto/room.js';
+import { MAX_SIGN_BATCH, signMessages } from '../../crypto/room-batch-sign.js';
 import { AppError, type ErrorCode } from '../../errors.js';
 import { MAX_TEXT_BYTES, type Envelope } from '../../protocol/room.codec.js';
 import type { InnerResponse } from '../../protocol/sealed.codec.js';
 import { ctxOf, messageBySeq, seqOfId, stateOf, type RoomHandle } from './room-handle.js';
-import type { RoomHost } from './room-host.js';
+import type { RoomHost } from './room-host.types.js';
 import type { RoomsCore } from './rooms-core.js';
 
 const ACK_TIMEOUT_MS = 15_000;

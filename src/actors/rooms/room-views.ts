@@ -2,7 +2,7 @@
  * How the local API shows rooms: the rooms on this peer (hosted or joined, with their rotation
  * state) and the rooms other peers advertise on the LAN.
  */
-import type { RoomPolicy, RoomSuite, RotationPolicy } from '../../machines/room.machine.js';
+import type { RoomPolicy, RoomSuite, RotationPolicy } from '../../machines/room.types.js';
 import { ctxOf, stateOf, type RoomHandle } from './room-handle.js';
 import type { DirectoryPeer } from './rooms-core.js';
 import type { RotationView } from './rotations.js';

@@ -3,11 +3,12 @@
  * keys, message verification and decryption, and the local feed.
  */
 import type { KeyObject } from 'node:crypto';
-import { verifyBatchedMessage, type MessageHeader, type VerifiedRoots } from '../../crypto/room.js';
+import type { MessageHeader } from '../../crypto/room.js';
+import { verifyBatchedMessage, type VerifiedRoots } from '../../crypto/room-batch-sign.js';
 import { importPublicKey, type Identity } from '../../crypto/index.js';
 import { AppError, isAppError } from '../../errors.js';
 import type { Keystore } from '../../keystore/keystore.js';
-import type { RoomContext, RoomInput, RoomMember } from '../../machines/room.machine.js';
+import type { RoomContext, RoomInput, RoomMember } from '../../machines/room.types.js';
 import { roomMachine } from '../../machines/room.machine.js';
 import type { Envelope } from '../../protocol/room.codec.js';
 import type { InnerPush, InnerRequest, InnerResponse } from '../../protocol/sealed.codec.js';

@@ -6,7 +6,7 @@
  */
 import { AppError } from '../../errors.js';
 import { SignatureDomains, verify } from '../../crypto/signature.js';
-import type { RoomPolicy, RoomSuite } from '../../machines/room.machine.js';
+import type { RoomPolicy, RoomSuite } from '../../machines/room.types.js';
 import {
   decodeInvite,
   decodeWith,
@@ -19,7 +19,8 @@ import { dispatchRoomRequest } from './room-requests.js';
 import { resolvePeerId } from '../peer-directory.js';
 import { ctxOf, messagesAfter, stateOf, type RoomHandle } from './room-handle.js';
 import { restoreRooms, addMessage } from './room-handle.js';
-import { createRoomHost, type CreateRoomOptions } from './room-host.js';
+import { createRoomHost } from './room-host.js';
+import type { CreateRoomOptions } from './room-host.types.js';
 import { createRoomKeys } from './room-keys.js';
 import { createRotations, type RotationView } from './rotations.js';
 import { createRoomMember, type SendResult } from './room-member.js';

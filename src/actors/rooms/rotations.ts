@@ -9,16 +9,16 @@
  * A removal advances the room's epoch at once, so no message under the old key is accepted after
  * it; other rotations advance it at commit, so messages keep flowing meanwhile.
  */
-import { initialTransition, transition, type ActorRefFrom, type AnyMachineSnapshot } from 'xstate';
+import type { ActorRefFrom } from 'xstate';
 import {
   rotationMachine,
-  type RotationContext,
   type RotationInput,
   type RotationStateName,
 } from '../../machines/rotation.machine.js';
-import type { EventStore, RecordedEvent } from '../../store/event-store.js';
+import type { EventStore } from '../../store/event-store.js';
 import { ctxOf, stateOf, type RoomHandle } from './room-handle.js';
 import type { RoomsCore } from './rooms-core.js';
+import { foldRotations } from './rotation-fold.js';
 
 type RotationRef = ActorRefFrom<typeof rotationMachine>;
 
@@ -333,31 +333,8 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
     memberEpoch: (roomId, peerId) => memberEpochs.get(roomId)?.get(peerId),
     noteMemberEpoch,
     async restore(store) {
-      const byStream = new Map<string, RecordedEvent[]>();
-      for (const e of await store.readAll({ streamPrefix: 'rotation:' })) {
-        const list = byStream.get(e.stream) ?? [];
-        list.push(e);
-        byStream.set(e.stream, list);
-      }
       let resumed = 0;
-      const folded: Array<{ stream: string; ctx: RotationContext; state: RotationStateName }> = [];
-      for (const [stream, events] of byStream) {
-        let snap: AnyMachineSnapshot | undefined;
-        for (const e of events) {
-          if (e.meta.machine !== 'rotation') continue;
-          if (e.type === 'xstate.init')
-            [snap] = initialTransition(rotationMachine, (e.data as { input: RotationInput }).input);
-          else if (snap) [snap] = transition(rotationMachine, snap as never, e.data as never);
-        }
-        if (snap)
-          folded.push({
-            stream,
-            ctx: snap.context as RotationContext,
-            state: snap.value as RotationStateName,
-          });
-      }
-      folded.sort((a, b) => a.ctx.epoch - b.ctx.epoch);
-      for (const f of folded) {
+      for (const f of await foldRotations(store)) {
         for (const p of f.ctx.acked) noteMemberEpoch(f.ctx.roomId, p, f.ctx.epoch);
         const h = core.rooms.get(f.ctx.roomId);
         if (!h || !ctxOf(h).isHost || f.state === 'retired') continue;

@@ -17,7 +17,9 @@ import {
 } from '../../../src/actors/handshake/requester.js';
 import type { EstablishedSession } from '../../../src/actors/handshake/types.js';
 import { fromBase64Url, toBase64Url } from '../../../src/crypto/bytes.js';
-import { buildAccept, buildOffer, transcriptHash } from '../../../src/crypto/handshake.js';
+import { buildAccept } from '../../../src/crypto/handshake-accept.js';
+import { transcriptHash } from '../../../src/crypto/handshake-key-schedule.js';
+import { buildOffer } from '../../../src/crypto/handshake-offer.js';
 import type { Identity } from '../../../src/crypto/identity.js';
 import { sign, SignatureDomains } from '../../../src/crypto/signature.js';
 import { generateX25519KeyPair } from '../../../src/crypto/x25519.js';

@@ -1,0 +1,171 @@
+/**
+ * The requester side of sessions: handshake to a URL (`connect`), name the failure precisely, open
+ * the WebSocket push link (or fall back to polling), and find a usable session for a peer —
+ * handshaking again where we last reached it, where the caller says, or where discovery saw it.
+ */
+import { randomBytes } from 'node:crypto';
+import { AppError, isAppError } from '../errors.js';
+import { peerRequest } from '../transport/http/peer-client.js';
+import { checkHello } from '../transport/http/peer-hello.js';
+import { connectLink } from '../transport/ws/peer-link.js';
+import { initiateHandshake } from './handshake/requester.js';
+import type { EstablishedSession, PinLookup } from './handshake/types.js';
+import type {
+  ConnectResult,
+  ConnectTarget,
+  PeerSessionsDeps,
+  PeerSessionsInit,
+} from './peer-sessions.types.js';
+import type { Delivery, Entry } from './session-delivery.js';
+
+/** What the requester side needs from the session table that `createPeerSessions` keeps. */
+export interface ConnectCore {
+  readonly init: PeerSessionsInit;
+  readonly deps: PeerSessionsDeps;
+  readonly now: () => Date;
+  readonly freshnessMs: number;
+  readonly pins: PinLookup;
+  readonly delivery: Delivery;
+  /** Count a handshake outcome for metrics. */
+  readonly count: (role: 'requester' | 'responder', result: string) => void;
+  /** Register an established session (superseding the peer's previous one). */
+  readonly open: (s: EstablishedSession, url: string | null) => Entry;
+  /** The peer's live session, if any (a lapsed one is retired). */
+  readonly live: (peerId: string) => Entry | undefined;
+}
+
+export interface PeerConnect {
+  readonly connect: (target: ConnectTarget) => Promise<ConnectResult>;
+  /**
+   * The live session with `peerId` on which this side sends requests; one that lapsed (or where
+   * the peer is the requester) is handshaken again where we reached it, at `urls`, or where
+   * discovery saw it.
+   */
+  readonly usable: (peerId: string, urls?: readonly string[]) => Promise<Entry>;
+}
+
+/** The peer id a URL's public hello claims, or null when it does not answer sensibly. */
+async function whoIsAt(url: string): Promise<string | null> {
+  try {
+    const r = await peerRequest(url, 'GET', '/p2p/v1/hello', undefined, {
+      timeoutMs: 3_000,
+      maxBytes: 16_384,
+    });
+    const proven = checkHello(r.body, null);
+    return proven.ok ? proven.value.peerId : null;
+  } catch {
+    return null;
+  }
+}
+
+export function createPeerConnect(core: ConnectCore): PeerConnect {
+  const { init, deps, now, freshnessMs, pins, delivery, count, open, live } = core;
+  /** Where we last reached each peer as requester: a lapsed session is re-handshaken there. */
+  const lastUrl = new Map<string, string>();
+
+  async function connect(target: ConnectTarget): Promise<ConnectResult> {
+    const suites =
+      target.suites ??
+      (init.rsaTransportKey ? ['x25519-aes256gcm', 'rsaoaep-aes256gcm'] : ['x25519-aes256gcm']);
+    const outcome = await initiateHandshake(
+      {
+        identity: init.identity,
+        ...(init.rsaTransportKey ? { rsaTransportKey: init.rsaTransportKey } : {}),
+        post: (url, path, body) => peerRequest(url, 'POST', path, body, { timeoutMs: 10_000 }),
+        pins,
+        now,
+        random: randomBytes,
+        spawnActor: deps.spawnActor,
+        freshnessMs,
+        onSecurityAlert: (a) =>
+          deps.onSecurityAlert(String(a.type), target.expectedPeerId, JSON.stringify(a)),
+      },
+      { url: target.url, expectedPeerId: target.expectedPeerId, suites },
+    );
+    if (!outcome.ok) {
+      count('requester', outcome.reason);
+      let reason: string = outcome.reason;
+      // The responder refuses an offer addressed to another peer id (`wrong-peer`): then the
+      // peer we expected is not the one at that address. Ask who is there to say so precisely.
+      if (reason === 'rejected' && target.expectedPeerId !== null) {
+        const there = await whoIsAt(target.url);
+        if (there !== null && there !== target.expectedPeerId) reason = 'key-changed';
+      }
+      if (reason === 'key-changed') {
+        deps.onSecurityAlert(
+          'key-changed',
+          target.expectedPeerId,
+          `${target.url} answered with another identity`,
+        );
+      }
+      const code =
+        outcome.reason === 'unreachable' || outcome.reason === 'timeout'
+          ? 'ERR_PEER_UNREACHABLE'
+          : 'ERR_HANDSHAKE_FAILED';
+      throw new AppError(
+        code,
+        `handshake with ${target.url} failed: ${reason} (${outcome.detail})`,
+        {
+          details: {
+            reason,
+            ...(outcome.code ? { peerCode: outcome.code } : {}),
+          },
+        },
+      );
+    }
+    count('requester', 'established');
+    const entry = open(outcome.session, target.url);
+    lastUrl.set(outcome.session.peerId, target.url);
+    let linkState: 'up' | 'down' = 'down';
+    try {
+      if (init.links === false) throw new Error('links are off');
+      delivery.attachAndProve(entry, await connectLink(target.url, outcome.session.sid));
+      linkState = 'up';
+    } catch {
+      entry.session.setLink('down'); // sealed requests and polling still work
+      delivery.schedulePoll(entry);
+    }
+    return {
+      peerId: outcome.session.peerId,
+      sessionId: outcome.session.sid,
+      sas: outcome.session.sas,
+      suite: outcome.session.suite,
+      keyId: outcome.session.keyId,
+      link: linkState,
+    };
+  }
+
+  async function usable(peerId: string, urls: readonly string[] = []): Promise<Entry> {
+    const e = live(peerId);
+    if (e && e.url !== null) return e;
+    const candidates = [
+      ...urls,
+      ...(lastUrl.has(peerId) ? [lastUrl.get(peerId) as string] : []),
+      ...(deps.locate?.(peerId) ?? []),
+    ];
+    const unique = [...new Set(candidates)];
+    if (unique.length === 0) {
+      throw new AppError(
+        'ERR_NOT_FOUND',
+        `no session with ${peerId.slice(0, 12)} and no address for it; run conclave connect URL first`,
+      );
+    }
+    let lastError: unknown;
+    for (const url of unique) {
+      try {
+        await connect({ url, expectedPeerId: peerId });
+        const again = live(peerId);
+        if (again && again.url !== null) return again;
+        lastError = new AppError('ERR_HANDSHAKE_FAILED', 'the new session closed at once');
+      } catch (err) {
+        lastError = err;
+        if (isAppError(err) && err.code === 'ERR_HANDSHAKE_FAILED') break; // wrong peer: stop
+      }
+    }
+    throw lastError instanceof Error
+      ? lastError
+      : new AppError('ERR_PEER_UNREACHABLE', `could not reach ${peerId.slice(0, 12)}`);
+  }
+
+  return { connect, usable };
+}

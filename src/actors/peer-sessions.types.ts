@@ -1,0 +1,93 @@
+/**
+ * The shapes of the peer-session layer: its configuration, injected services, results and the
+ * `PeerSessions` surface that `createPeerSessions` returns.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { Identity } from '../crypto/index.js';
+import type { InnerPush, InnerRequest, InnerResponse } from '../protocol/sealed.codec.js';
+import type { HandshakeSuite } from '../protocol/handshake.codec.js';
+import type { HandshakePort, SessionPort } from '../transport/http/peer-api.js';
+import type { Link } from '../transport/ws/peer-link.js';
+import type { RecordedOfferLike } from './handshake/replay-cache.js';
+import type { EstablishedSession, SpawnActor } from './handshake/types.js';
+import type { SessionInit } from './session/session-actor.js';
+import type { AppHandlers } from './session-delivery.js';
+
+export interface PeerSessionsInit {
+  readonly identity: Identity;
+  readonly rsaTransportKey?: { readonly privateKey: KeyObject; readonly publicKey: KeyObject };
+  /** Suites this peer accepts as responder, in preference order. */
+  readonly acceptedSuites?: readonly HandshakeSuite[];
+  readonly session?: SessionInit;
+  readonly freshnessMs?: number;
+  /** Open a WebSocket push link after a handshake as requester (default true); off → polling. */
+  readonly links?: boolean;
+}
+
+export interface PeerSessionsDeps {
+  readonly spawnActor: SpawnActor;
+  readonly pinState: (peerId: string) => 'none' | 'unverified' | 'verified' | 'blocked';
+  readonly now?: () => Date;
+  /** A session was established (either role): pin it, announce it. */
+  readonly onEstablished: (s: EstablishedSession, info: { url: string | null }) => void;
+  readonly onSecurityAlert: (kind: string, peerId: string | null, detail: string) => void;
+  /** Addresses where a peer can be reached (discovery), for a session we must open as requester. */
+  readonly locate?: (peerId: string) => readonly string[];
+  /** The application's handlers for sealed requests and pushes (rooms). */
+  readonly app?: AppHandlers;
+}
+
+/** Where to handshake as requester, and whom we expect to find there. */
+export interface ConnectTarget {
+  url: string;
+  expectedPeerId: string | null;
+  suites?: readonly HandshakeSuite[];
+}
+
+export interface ConnectResult {
+  readonly peerId: string;
+  readonly sessionId: string;
+  readonly sas: string;
+  readonly suite: string;
+  readonly keyId: string;
+  readonly link: 'up' | 'down';
+}
+
+export interface PingResult {
+  readonly rttMs: number;
+  readonly via: 'request' | 'push';
+  readonly epoch: number;
+  readonly sessionId: string;
+}
+
+export interface PeerSessions {
+  readonly handshakePort: HandshakePort;
+  readonly sessionPort: SessionPort;
+  hasSession(sid: string): boolean;
+  /** The responder side of a link: a peer connected to `/p2p/v1/session/:sid/link`. */
+  acceptLink(sid: string, link: Link): void;
+  connect(target: ConnectTarget): Promise<ConnectResult>;
+  /**
+   * A sealed request to a peer (re-keys first when due). Only the requester side of a session
+   * sends requests, so when the peer opened the session to us (or there is none), this peer
+   * handshakes to it first — at `urls`, or where it was last reached or discovered.
+   */
+  request(peerId: string, inner: InnerRequest, urls?: readonly string[]): Promise<InnerResponse>;
+  /** Push a frame to a peer over its session: link, sealed request, or queued for its poll. */
+  push(peerId: string, inner: InnerPush): Promise<'link' | 'request' | 'queued' | 'none'>;
+  /** Whether the live session with `peerId` has its WebSocket link up. */
+  isLinkUp(peerId: string): boolean;
+  /** Send an application frame (not sealed here) on the link; false when there is no link. */
+  sendFrame(peerId: string, frame: Buffer): boolean;
+  ping(peerId: string, via: 'request' | 'push'): Promise<PingResult>;
+  sessionView(peerId: string): unknown;
+  /** Counters for metrics. */
+  stats(): {
+    handshakes: Array<{ role: string; result: string; count: number }>;
+    sessions: number;
+    linksUp: number;
+  };
+  /** Seed the handshake replay cache from recorded events (after a restart). */
+  seedReplayCache(records: Iterable<RecordedOfferLike>): number;
+  close(): void;
+}

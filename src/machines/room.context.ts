@@ -1,0 +1,78 @@
+/**
+ * Pure functions over a room machine's context: its empty value, the public room facts it holds,
+ * and the join rule that both the machine's guards and the runtime (for error codes) apply.
+ */
+import type { RoomContext, RoomInfo, RoomInput, RoomPolicy } from './room.types.js';
+
+/** Why a join is refused, or null when it is allowed. Shared with the runtime for error codes. */
+export function joinRefusal(
+  ctx: RoomContext,
+  peerId: string,
+  via: RoomPolicy | 'owner',
+  inviteHash: string | undefined,
+  at: string,
+): 'banned' | 'member' | 'full' | 'invite-unknown' | 'invite-expired' | 'policy' | null {
+  if (ctx.banned[peerId] !== undefined) return 'banned';
+  if (ctx.members[peerId] !== undefined) return 'member';
+  if (Object.keys(ctx.members).length >= ctx.capacity) return 'full';
+  if (via === 'invite') {
+    const invite = inviteHash === undefined ? undefined : ctx.invites[inviteHash];
+    if (!invite) return 'invite-unknown';
+    if (Date.parse(invite.expiresAt) <= Date.parse(at)) return 'invite-expired';
+    return null;
+  }
+  if (via === 'owner') return Object.keys(ctx.members).length === 0 ? null : 'policy';
+  if (via === 'approval') return null;
+  return via === ctx.policy ? null : 'policy';
+}
+
+/** `rec` without `key` (a new record; `rec` is left as it is). */
+export function without<T>(rec: Readonly<Record<string, T>>, key: string): Record<string, T> {
+  const { [key]: _gone, ...rest } = rec;
+  return rest;
+}
+
+/** The context of a room this peer has not yet created, joined or asked to join. */
+export function emptyContext(input: Extract<RoomInput, { roomId: string }>): RoomContext {
+  return {
+    stream: input.stream,
+    self: input.self,
+    isHost: false,
+    roomId: input.roomId,
+    name: '?',
+    topic: '',
+    policy: 'open',
+    capacity: 1,
+    suite: 'aes-256-gcm',
+    host: '',
+    hostName: '?',
+    rotation: { everyMessages: null, everyMinutes: null, keepEpochs: 2 },
+    hostUrls: [],
+    members: {},
+    banned: {},
+    pending: {},
+    invites: {},
+    epoch: 0,
+    seq: 0,
+    minSendEpoch: 0,
+    epochMessages: 0,
+    epochStartedAt: '',
+    removedReason: null,
+    restoredState: null,
+  };
+}
+
+/** Only the `RoomInfo` fields of `r` (an event or wire object may carry more). */
+export function roomInfoOf(r: RoomInfo): RoomInfo {
+  return {
+    roomId: r.roomId,
+    name: r.name,
+    topic: r.topic,
+    policy: r.policy,
+    capacity: r.capacity,
+    suite: r.suite,
+    host: r.host,
+    hostName: r.hostName,
+    rotation: r.rotation,
+  };
+}
