@@ -49,7 +49,7 @@ export interface RotationContext extends RotationStart {
 }
 
 export type RotationEvent =
-  | { type: 'rotation.start'; members: string[]; deadline: string; at: string }
+  | { type: 'rotation.start'; members: readonly string[]; deadline: string; at: string }
   | { type: 'rotation.ack'; peerId: string; at: string }
   /** Acks that arrived together (one event per tick, not per member). */
   | { type: 'rotation.acks'; peerIds: string[]; at: string }
@@ -61,6 +61,13 @@ export type RotationEvent =
   | { type: 'rotation.retire'; at: string };
 
 const allAcked = (c: RotationContext): boolean => c.pending.length === 0;
+
+/** Strictly ascending (so already sorted and without duplicates): no sort needed. */
+function isAscending(ids: readonly string[]): boolean {
+  for (let i = 1; i < ids.length; i++)
+    if ((ids[i - 1] as string) >= (ids[i] as string)) return false;
+  return true;
+}
 
 export const rotationMachine = setup({
   types: {
@@ -91,7 +98,9 @@ export const rotationMachine = setup({
     start: assign(({ event }) =>
       event.type === 'rotation.start'
         ? {
-            pending: [...new Set(event.members)].sort(),
+            pending: isAscending(event.members)
+              ? [...event.members]
+              : [...new Set(event.members)].sort(),
             deadline: event.deadline,
             startedAt: event.at,
           }

@@ -100,6 +100,18 @@ describe('rotation machine: the happy path', () => {
   });
 
   it.each([
+    ['already sorted', [B, C, D], [B, C, D]],
+    ['sorted with a repeat', [B, C, C, D], [B, C, D]],
+    ['sorted but for the last', [B, D, C], [B, C, D]],
+    ['one member', [C], [C]],
+  ])('start lists members sorted and once whatever comes in: %s', (_label, members, pending) => {
+    const s = send(fresh(), start(members));
+    expect(s.context.pending).toEqual(pending);
+    // The event's own list is never the context's (the caller may reuse it).
+    expect(s.context.pending).not.toBe(members);
+  });
+
+  it.each([
     ['B C D', [B, C, D]],
     ['D B C', [D, B, C]],
     ['C D B', [C, D, B]],

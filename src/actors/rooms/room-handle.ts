@@ -278,3 +278,24 @@ export function roomWire(h: RoomHandle): RoomWire {
     seq: c.seq,
   };
 }
+
+/** Sorted member lists per members object (the room machine replaces it on every change). */
+const sortedMembers = new WeakMap<object, { self: string; ids: readonly string[] }>();
+
+/**
+ * The members other than `self`, sorted — the order a rotation lists them in. Kept per members
+ * object, so a rotation of an unchanged room (policy, manual) does not sort 1000 ids again.
+ *
+ * @example
+ * ref.send({ type: 'rotation.start', members: othersSorted(h, core.self), deadline, at });
+ */
+export function othersSorted(h: RoomHandle, self: string): readonly string[] {
+  const members = ctxOf(h).members;
+  const known = sortedMembers.get(members);
+  if (known?.self === self) return known.ids;
+  const ids = Object.keys(members)
+    .filter((p) => p !== self)
+    .sort();
+  sortedMembers.set(members, { self, ids });
+  return ids;
+}

@@ -16,7 +16,7 @@ import {
   type RotationStateName,
 } from '../../machines/rotation.machine.js';
 import type { EventStore } from '../../store/event-store.js';
-import { ctxOf, stateOf, type RoomHandle } from './room-handle.js';
+import { ctxOf, othersSorted, stateOf, type RoomHandle } from './room-handle.js';
 import type { RoomsCore } from './rooms-core.js';
 import { foldRotations } from './rotation-fold.js';
 
@@ -261,7 +261,7 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
       .then(() => {
         if (running.get(h.roomId) !== r || ref.getSnapshot().value !== 'proposed') return;
         // Members as they are now: anyone removed meanwhile is not sent the key.
-        const members = Object.keys(ctxOf(h).members).filter((p) => p !== core.self);
+        const members = othersSorted(h, core.self);
         const deadline = new Date(core.now().getTime() + deadlineMs).toISOString();
         ref.send({ type: 'rotation.start', members, deadline, at: core.at() });
         publish(ref);
@@ -364,7 +364,7 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
               mandatory: true,
               at: core.at(),
             });
-          const members = Object.keys(ctxOf(h).members).filter((p) => p !== core.self);
+          const members = othersSorted(h, core.self);
           ref.send({
             type: 'rotation.start',
             members,
