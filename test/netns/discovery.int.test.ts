@@ -3,20 +3,16 @@
  * bridge: multicast beacons and mDNS, expiry, packet loss, and mDNS alone when a "firewall" eats
  * the beacons. Needs root and `ip netns`; otherwise the whole file skips, loudly.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   createNetnsLab,
   namespacesOfThisRun,
-  nsGetJson,
   probeNetns,
-  startNsPeer,
   type LabNode,
   type NetnsLab,
-  type NsPeer,
 } from '../support/netns.js';
+import { nsGetJson, startLabPeer, type LabPeer } from '../support/netns-peer.js';
 
 const probe = await probeNetns();
 if (!probe.ok)
@@ -37,8 +33,7 @@ interface PeerView {
   via: string;
 }
 
-interface Running extends NsPeer {
-  readonly token: string;
+interface Running extends LabPeer {
   get(path: string): Promise<unknown>;
 }
 
@@ -53,30 +48,12 @@ async function withLab(
   const dirs: string[] = [];
   const peers: Running[] = [];
   const start = async (node: LabNode, name: string): Promise<Running> => {
-    const dir = await mkdtemp(join(tmpdir(), 'conclave-netns-'));
-    dirs.push(dir);
-    const p = await startNsPeer(lab, node, [
-      '--volatile',
-      '--data-dir',
-      dir,
-      '--port',
-      '7400',
-      '--api-port',
-      '7401',
-      '--interface',
-      node.iface,
-      '--host',
-      node.address,
-      '--name',
-      name,
-    ]);
-    const token = (await readFile(join(dir, 'api-token'), 'utf8')).trim();
+    const p = await startLabPeer(lab, node, name, dirs);
     const running: Running = {
       ...p,
-      token,
       async get(path) {
         const r = await nsGetJson(lab, node.ns, `${p.ready.apiUrl}${path}`, {
-          authorization: `Bearer ${token}`,
+          authorization: `Bearer ${p.token}`,
         });
         if (r.status !== 200) throw new Error(`${path} → ${r.status} ${JSON.stringify(r.json)}`);
         return r.json;

@@ -4,18 +4,10 @@
  * address on the bridge); all three send and read one order. Needs root and `ip netns`;
  * otherwise skips loudly.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import {
-  createNetnsLab,
-  nsRequestJson,
-  probeNetns,
-  startNsPeer,
-  type NetnsLab,
-  type NsPeer,
-} from '../support/netns.js';
+import { createNetnsLab, probeNetns, type NetnsLab } from '../support/netns.js';
+import { nsRequestJson, startLabPeer, type NsPeer } from '../support/netns-peer.js';
 import {
   createRoom,
   expectStatus,
@@ -59,26 +51,9 @@ describe.skipIf(!probe.ok)('a room across three network namespaces', () => {
       const names = ['alice', 'bob', 'carol'];
       const clients: RoomClient[] = [];
       for (const [i, node] of lab.nodes.entries()) {
-        const dir = await mkdtemp(join(tmpdir(), 'conclave-netns-rooms-'));
-        dirs.push(dir);
-        const p = await startNsPeer(lab, node, [
-          '--volatile',
-          '--data-dir',
-          dir,
-          '--port',
-          '7400',
-          '--api-port',
-          '7401',
-          '--interface',
-          node.iface,
-          '--host',
-          node.address,
-          '--name',
-          names[i]!,
-        ]);
+        const p = await startLabPeer(lab, node, names[i]!, dirs);
         peers.push(p);
-        const token = (await readFile(join(dir, 'api-token'), 'utf8')).trim();
-        clients.push(nsClient(lab, p, token, names[i]!));
+        clients.push(nsClient(lab, p, p.token, names[i]!));
       }
       const [a, b, c] = clients as [RoomClient, RoomClient, RoomClient];
 

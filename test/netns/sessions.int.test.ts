@@ -2,17 +2,10 @@
  * Handshakes, sealed requests, push frames and re-keying between real peers, one per network
  * namespace on a private bridge, found by discovery. Needs root and `ip netns`; otherwise skips loudly.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { describe, expect, it, vi } from 'vitest';
-import {
-  createNetnsLab,
-  nsRequestJson,
-  probeNetns,
-  startNsPeer,
-  type NsPeer,
-} from '../support/netns.js';
+import { createNetnsLab, probeNetns } from '../support/netns.js';
+import { nsRequestJson, startLabPeer, type LabPeer } from '../support/netns-peer.js';
 
 const probe = await probeNetns();
 if (!probe.ok)
@@ -22,33 +15,11 @@ describe.skipIf(!probe.ok)('sessions across three network namespaces', () => {
   it('three peers discover each other, handshake pairwise, exchange sealed requests and push frames, and re-key', async () => {
     const lab = await createNetnsLab(3);
     const dirs: string[] = [];
-    const peers: Array<NsPeer & { token: string; ns: string }> = [];
+    const peers: Array<LabPeer & { ns: string }> = [];
     try {
       for (const [i, node] of lab.nodes.entries()) {
-        const dir = await mkdtemp(join(tmpdir(), 'conclave-netns-sess-'));
-        dirs.push(dir);
-        const p = await startNsPeer(lab, node, [
-          '--volatile',
-          '--data-dir',
-          dir,
-          '--port',
-          '7400',
-          '--api-port',
-          '7401',
-          '--interface',
-          node.iface,
-          '--host',
-          node.address,
-          '--name',
-          `p${i + 1}`,
-          '--rekey-after',
-          '4',
-        ]);
-        peers.push({
-          ...p,
-          token: (await readFile(join(dir, 'api-token'), 'utf8')).trim(),
-          ns: node.ns,
-        });
+        const p = await startLabPeer(lab, node, `p${i + 1}`, dirs, ['--rekey-after', '4']);
+        peers.push({ ...p, ns: node.ns });
       }
       const call = (
         p: (typeof peers)[number],

@@ -26,6 +26,48 @@ export function cliArgs(args: readonly string[]): string[] {
   return ['--import', 'tsx', CLI, ...args];
 }
 
+/** A started `conclave serve` child once it printed its ready line. */
+export interface ServeWatch {
+  readonly ready: ReadyInfo;
+  /** Resolves with the exit code when the child exits. */
+  readonly exited: Promise<number | null>;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+}
+
+/**
+ * Collect a `conclave serve` child's output and wait for its `conclave ready {json}` line; a child
+ * that exits first, or is not ready within `timeoutMs` (it is then killed), rejects with its output.
+ */
+export async function watchServe(
+  child: ChildProcess,
+  label: string,
+  timeoutMs: number,
+): Promise<ServeWatch> {
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ready = await new Promise<ReadyInfo>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${label} not ready in ${timeoutMs} ms\n${out}\n${err}`));
+    }, timeoutMs);
+    child.stdout?.on('data', () => {
+      const m = /^conclave ready (.+)$/m.exec(out);
+      if (!m?.[1]) return;
+      clearTimeout(timer);
+      resolve(JSON.parse(m[1]) as ReadyInfo);
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${label} exited with ${String(code)} before ready\n${out}\n${err}`));
+    });
+  });
+  return { ready, exited, stdout: () => out, stderr: () => err };
+}
+
 export async function startPeer(
   args: readonly string[],
   env: Record<string, string | undefined> = {},
@@ -37,36 +79,13 @@ export async function startPeer(
     env: { ...process.env, CONCLAVE_LOG_LEVEL: 'warn', CONCLAVE_INTERFACE: 'lo', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-
-  const ready = await new Promise<ReadyInfo>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`peer not ready in ${timeoutMs} ms\n${out}\n${err}`)),
-      timeoutMs,
-    );
-    const check = (): void => {
-      const m = /^conclave ready (.+)$/m.exec(out);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve(JSON.parse(m[1]) as ReadyInfo);
-      }
-    };
-    child.stdout?.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`peer exited with ${String(code)} before ready\n${out}\n${err}`));
-    });
-  });
+  const { ready, exited, stdout, stderr } = await watchServe(child, 'peer', timeoutMs);
 
   return {
     child,
     ready,
-    stdout: () => out,
-    stderr: () => err,
+    stdout,
+    stderr,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null) return child.exitCode;
       child.kill(signal);
