@@ -38,3 +38,13 @@ export function http(
     req.end();
   });
 }
+
+/** A peer API `hello` for tests that do not look at it. */
+export const testHello = () => ({
+  v: 1 as const,
+  peerId: 'a'.repeat(64),
+  name: 't',
+  identityKind: 'ed25519' as const,
+  publicKey: '',
+  suites: [],
+});

@@ -8,6 +8,7 @@
  */
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testHello } from '../support/http.js';
 import { listenHttp, type HttpListener } from '../../src/transport/http/http-server.js';
 import {
   createPeerApi,
@@ -21,14 +22,7 @@ const servers: HttpListener[] = [];
 async function start(session: PeerApiDeps['session'], maxBodyBytes = 1024): Promise<HttpListener> {
   const s = await listenHttp(
     createPeerApi({
-      hello: () => ({
-        v: 1,
-        peerId: 'a'.repeat(64),
-        name: 't',
-        identityKind: 'ed25519',
-        publicKey: '',
-        suites: [],
-      }),
+      hello: testHello,
       ...(session ? { session } : {}),
       maxBodyBytes,
       onUnexpected: () => undefined,

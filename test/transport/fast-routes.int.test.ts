@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../../src/errors.js';
 import type * as FastRoutes from '../../src/transport/http/fast-routes.js';
+import { testHello } from '../support/http.js';
 import { listenHttp, type HttpListener } from '../../src/transport/http/http-server.js';
 import { createPeerApi, type PortAnswer } from '../../src/transport/http/peer-api.js';
 
@@ -113,14 +114,7 @@ const strip = (r: Reply) => ({ status: r.status, type: r.type, body: r.body });
 beforeAll(async () => {
   server = await listenHttp(
     createPeerApi({
-      hello: () => ({
-        v: 1,
-        peerId: 'a'.repeat(64),
-        name: 't',
-        identityKind: 'ed25519',
-        publicKey: '',
-        suites: [],
-      }),
+      hello: testHello,
       session: { request: (sid, body) => sessionAnswer(sid, body) },
       handshake: {
         offer: (body) => Promise.resolve({ ok: true, body: { offer: body } }),

@@ -8,7 +8,7 @@ import {
   type Link,
   type LinkServer,
 } from '../../src/transport/ws/peer-link.js';
-import { http } from '../support/http.js';
+import { http, testHello } from '../support/http.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -21,14 +21,7 @@ async function peerApi(ports: Parameters<typeof createPeerApi>[0]): Promise<Http
   return api;
 }
 
-const hello = () => ({
-  v: 1 as const,
-  peerId: 'p',
-  name: 'n',
-  identityKind: 'ed25519' as const,
-  publicKey: 'k',
-  suites: [],
-});
+const hello = testHello;
 
 describe('peer API handshake routes', () => {
   it('hands bodies and the source address to the port and maps its answers', async () => {

@@ -50,6 +50,19 @@ export function peerRequest(
           : {}),
       },
     });
+    /** Every failure is an AppError with a stable code: ours as they are, the network's mapped. */
+    const fail = (e: NodeJS.ErrnoException): void => {
+      clearTimeout(timer);
+      if (e instanceof AppError) reject(e);
+      else
+        reject(
+          new AppError(
+            'ERR_PEER_UNREACHABLE',
+            `cannot reach ${url.origin} (${e.code ?? e.message})`,
+            { cause: e },
+          ),
+        );
+    };
     const timer = setTimeout(() => {
       req.destroy(
         new AppError('ERR_TIMEOUT', `no answer from ${url.origin} within ${timeoutMs} ms`),
@@ -85,23 +98,10 @@ export function peerRequest(
         }
         resolve({ status: res.statusCode ?? 0, body: parsed });
       });
-      res.on('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
+      // The connection dropped mid-answer (`aborted`), or our own destroy above.
+      res.on('error', fail);
     });
-    req.on('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      if (e instanceof AppError) reject(e);
-      else
-        reject(
-          new AppError(
-            'ERR_PEER_UNREACHABLE',
-            `cannot reach ${url.origin} (${e.code ?? e.message})`,
-            { cause: e },
-          ),
-        );
-    });
+    req.on('error', fail);
     if (payload) req.write(payload);
     req.end();
   });

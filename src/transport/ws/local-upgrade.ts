@@ -15,11 +15,15 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { ErrorCode } from '../../errors.js';
 import { bearerToken, isLoopbackHost, tokenMatches } from '../http/local-guards.js';
 import { statusOf } from '../http/problem.js';
+import { upgradeUrl } from './upgrade-target.js';
 
 export function refuseUpgrade(socket: Duplex, code: ErrorCode, detail: string): void {
   const status = statusOf(code);
   const title = STATUS_CODES[status] ?? 'Error';
   const body = JSON.stringify({ type: `urn:conclave:error:${code}`, title, status, code, detail });
+  // Node took its own error listener off the socket before `upgrade`: a reset while we answer
+  // must not become an uncaught error.
+  socket.on('error', () => undefined);
   socket.end(
     `HTTP/1.1 ${status} ${title}\r\n` +
       'Content-Type: application/problem+json\r\n' +
@@ -138,9 +142,9 @@ export function attachFeedSocket(
   };
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    if (url.pathname !== path) {
-      if (shouldRefuseUnknown(server, path, url.pathname))
+    const url = upgradeUrl(req.url);
+    if (url?.pathname !== path) {
+      if (shouldRefuseUnknown(server, path, url?.pathname ?? ''))
         refuseUpgrade(socket, 'ERR_NOT_FOUND', 'no WebSocket here');
       return;
     }

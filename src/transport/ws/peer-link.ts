@@ -15,6 +15,7 @@ import type { Observable } from 'rxjs';
 import { Subject } from 'rxjs';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { AppError } from '../../errors.js';
+import { upgradeUrl } from './upgrade-target.js';
 
 export const LINK_PATH = /^\/p2p\/v1\/session\/([A-Za-z0-9_-]{8,64})\/link$/;
 const MAX_FRAME = 256 * 1024;
@@ -36,7 +37,8 @@ function toBuffer(data: RawData): Buffer {
 
 export function wrapSocket(ws: WebSocket, maxBufferedBytes = 4 * 1024 * 1024): Link {
   const frames = new Subject<Buffer>();
-  let isCorked = false;
+  /** Inside a tick that has sent: the socket is corked until the next tick. */
+  let inTick = false;
   const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
   ws.on('message', (data, isBinary) => {
     if (!isBinary) {
@@ -51,17 +53,20 @@ export function wrapSocket(ws: WebSocket, maxBufferedBytes = 4 * 1024 * 1024): L
     frames$: frames.asObservable(),
     send(frame) {
       if (ws.readyState !== WebSocket.OPEN) return false;
-      if (ws.bufferedAmount > maxBufferedBytes) {
-        ws.terminate();
-        return false;
-      }
-      const raw = (ws as unknown as { _socket?: Duplex })._socket;
-      if (raw && !isCorked) {
-        isCorked = true;
-        raw.cork();
+      if (!inTick) {
+        // Only what earlier ticks left unread counts against the peer: this tick's own writes
+        // (a fan-out burst, corked below) are not a slow reader, and cutting the link for them
+        // lost frames `send` had already accepted.
+        if (ws.bufferedAmount > maxBufferedBytes) {
+          ws.terminate();
+          return false;
+        }
+        inTick = true;
+        const raw = (ws as unknown as { _socket?: Duplex })._socket;
+        raw?.cork();
         process.nextTick(() => {
-          isCorked = false;
-          raw.uncork();
+          inTick = false;
+          raw?.uncork();
         });
       }
       ws.send(frame, { binary: true });
@@ -93,9 +98,12 @@ export function attachLinkServer(
     perMessageDeflate: false,
   });
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const m = LINK_PATH.exec(new URL(req.url ?? '/', 'http://x').pathname);
-    const sid = m?.[1];
+    const url = upgradeUrl(req.url);
+    const sid = url && LINK_PATH.exec(url.pathname)?.[1];
     if (sid === undefined || !handlers.hasSession(sid)) {
+      // Node took its own error listener off the socket before `upgrade`: a reset while we
+      // answer must not become an uncaught error.
+      socket.on('error', () => undefined);
       socket.write('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       socket.destroy();
       return;
