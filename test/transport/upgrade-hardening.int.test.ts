@@ -13,7 +13,12 @@ import { listenHttp, type HttpListener } from '../../src/transport/http/http-ser
 import { createPeerApi } from '../../src/transport/http/peer-api.js';
 import { peerRequest } from '../../src/transport/http/peer-client.js';
 import { attachFeedSocket } from '../../src/transport/ws/local-upgrade.js';
-import { attachLinkServer, connectLink, type Link } from '../../src/transport/ws/peer-link.js';
+import {
+  attachLinkServer,
+  connectLink,
+  type Link,
+  type LinkOptions,
+} from '../../src/transport/ws/peer-link.js';
 import { upgradeUrl } from '../../src/transport/ws/upgrade-target.js';
 import { http, testHello } from '../support/http.js';
 
@@ -24,15 +29,19 @@ afterEach(async () => {
 
 const hello = testHello;
 
-async function peerApiWithLinks(onLink: (sid: string, link: Link) => void): Promise<HttpListener> {
+async function peerApiWithLinks(
+  onLink: (sid: string, link: Link) => void,
+  options: LinkOptions = {},
+): Promise<HttpListener> {
   const api = await listenHttp(createPeerApi({ hello, onUnexpected: () => undefined }), {
     host: '127.0.0.1',
     port: 0,
   });
-  const links = attachLinkServer(api.server, {
-    hasSession: (sid) => sid === 'sessionAAAA',
-    onLink,
-  });
+  const links = attachLinkServer(
+    api.server,
+    { hasSession: (sid) => sid === 'sessionAAAA', onLink },
+    options,
+  );
   cleanups.push(() => api.close(100));
   cleanups.push(() => links.close());
   return api;
@@ -141,6 +150,38 @@ describe('link backpressure', () => {
     expect(refusedAt).toBeGreaterThan(0);
     await serverLink.closed;
     expect(serverLink.isOpen).toBe(false);
+  });
+});
+
+describe('link heartbeat', () => {
+  it('a link whose peer went silent (no pongs) is closed after two rounds', async () => {
+    let serverLink: Link | undefined;
+    const api = await peerApiWithLinks((_sid, link) => (serverLink = link), { heartbeatMs: 40 });
+    const client = new WebSocket(
+      `${api.url.replace('http:', 'ws:')}/p2p/v1/session/sessionAAAA/link`,
+    );
+    cleanups.push(() => client.terminate());
+    await new Promise<void>((r) => client.once('open', () => r()));
+    client.pause(); // reads nothing, so answers no ping: as a peer that vanished without a FIN
+    while (!serverLink) await new Promise((r) => setTimeout(r, 5));
+    const t0 = Date.now();
+    await serverLink.closed;
+    expect(serverLink.isOpen).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(2_000);
+  });
+
+  it('an idle link between two live peers stays up across many rounds', async () => {
+    let serverLink: Link | undefined;
+    const api = await peerApiWithLinks((_sid, link) => (serverLink = link), { heartbeatMs: 20 });
+    const link = await connectLink(api.url, 'sessionAAAA', 5_000, { heartbeatMs: 20 });
+    cleanups.push(() => link.close());
+    while (!serverLink) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 300)); // 15 rounds, nothing sent
+    expect(link.isOpen).toBe(true);
+    expect(serverLink.isOpen).toBe(true);
+    const echo = firstValueFrom(link.frames$);
+    serverLink.send(Buffer.from('still here'));
+    expect((await echo).toString()).toBe('still here');
   });
 });
 

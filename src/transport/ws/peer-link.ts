@@ -35,7 +35,48 @@ function toBuffer(data: RawData): Buffer {
   return Buffer.from(data);
 }
 
-export function wrapSocket(ws: WebSocket, maxBufferedBytes = 4 * 1024 * 1024): Link {
+/** How often each side pings an idle-looking link; a link silent for two rounds is dead. */
+export const LINK_HEARTBEAT_MS = 15_000;
+
+export interface LinkOptions {
+  /** Disconnect a peer that leaves more than this unread (default 4 MiB). */
+  readonly maxBufferedBytes?: number;
+  /** Ping period (default `LINK_HEARTBEAT_MS`); 0 turns the heartbeat off. */
+  readonly heartbeatMs?: number;
+}
+
+/**
+ * Heartbeat: a link whose peer went away without a FIN (a laptop asleep, a cable pulled, an
+ * address changed) looks open for minutes, swallowing pushes that never arrive, and the requester
+ * never falls back to polling. Each side pings every `heartbeatMs`; a link that answered nothing
+ * (no pong, no frame) for two rounds is terminated, which closes it on our side at once.
+ */
+function keepAlive(ws: WebSocket, heartbeatMs: number): void {
+  if (heartbeatMs <= 0) return;
+  let heard = true;
+  const alive = (): void => {
+    heard = true;
+  };
+  ws.on('pong', alive);
+  ws.on('message', alive);
+  let missed = 0;
+  const timer = setInterval(() => {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    missed = heard ? 0 : missed + 1;
+    heard = false;
+    if (missed >= 2) {
+      ws.terminate();
+      return;
+    }
+    ws.ping();
+  }, heartbeatMs);
+  timer.unref();
+  ws.once('close', () => clearInterval(timer));
+}
+
+export function wrapSocket(ws: WebSocket, options: LinkOptions = {}): Link {
+  const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
+  keepAlive(ws, options.heartbeatMs ?? LINK_HEARTBEAT_MS);
   const frames = new Subject<Buffer>();
   /** Inside a tick that has sent: the socket is corked until the next tick. */
   let inTick = false;
@@ -91,6 +132,7 @@ export interface LinkServer {
 export function attachLinkServer(
   server: Server,
   handlers: { onLink: (sid: string, link: Link) => void; hasSession: (sid: string) => boolean },
+  options: LinkOptions = {},
 ): LinkServer {
   const wss = new WebSocketServer({
     noServer: true,
@@ -108,7 +150,7 @@ export function attachLinkServer(
       socket.destroy();
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => handlers.onLink(sid, wrapSocket(ws)));
+    wss.handleUpgrade(req, socket, head, (ws) => handlers.onLink(sid, wrapSocket(ws, options)));
   };
   server.on('upgrade', onUpgrade);
   return {
@@ -121,7 +163,12 @@ export function attachLinkServer(
 }
 
 /** Open the link of session `sid` on the peer at `peerUrl`. */
-export function connectLink(peerUrl: string, sid: string, timeoutMs = 5_000): Promise<Link> {
+export function connectLink(
+  peerUrl: string,
+  sid: string,
+  timeoutMs = 5_000,
+  options: LinkOptions = {},
+): Promise<Link> {
   const url = new URL(`/p2p/v1/session/${sid}/link`, peerUrl);
   url.protocol = 'ws:';
   return new Promise((resolve, reject) => {
@@ -130,7 +177,7 @@ export function connectLink(peerUrl: string, sid: string, timeoutMs = 5_000): Pr
       perMessageDeflate: false,
       handshakeTimeout: timeoutMs,
     });
-    ws.once('open', () => resolve(wrapSocket(ws)));
+    ws.once('open', () => resolve(wrapSocket(ws, options)));
     ws.once('error', (e: NodeJS.ErrnoException) =>
       reject(
         new AppError(
