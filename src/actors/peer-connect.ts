@@ -28,18 +28,18 @@ export interface ConnectCore {
   readonly delivery: Delivery;
   /** Count a handshake outcome for metrics. */
   readonly count: (role: 'requester' | 'responder', result: string) => void;
-  /** Register an established session (superseding the peer's previous one). */
+  /** Register an established session (superseding the peer's previous one in the same role). */
   readonly open: (s: EstablishedSession, url: string | null) => Entry;
-  /** The peer's live session, if any (a lapsed one is retired). */
-  readonly live: (peerId: string) => Entry | undefined;
+  /** The peer's live session in `role`, if any (a lapsed one is retired). */
+  readonly live: (peerId: string, role: EstablishedSession['role']) => Entry | undefined;
 }
 
 export interface PeerConnect {
   readonly connect: (target: ConnectTarget) => Promise<ConnectResult>;
   /**
-   * The live session with `peerId` on which this side sends requests; one that lapsed (or where
-   * the peer is the requester) is handshaken again where we reached it, at `urls`, or where
-   * discovery saw it.
+   * The live session with `peerId` on which this side sends requests (ours, as requester); when
+   * there is none, one is handshaken at `urls`, where we last reached the peer, or where discovery
+   * saw it. Concurrent callers share the handshake under way; a failed one is not remembered.
    */
   readonly usable: (peerId: string, urls?: readonly string[]) => Promise<Entry>;
 }
@@ -135,9 +135,22 @@ export function createPeerConnect(core: ConnectCore): PeerConnect {
     };
   }
 
-  async function usable(peerId: string, urls: readonly string[] = []): Promise<Entry> {
-    const e = live(peerId);
-    if (e && e.url !== null) return e;
+  /** Handshakes under way as requester, by peer id: concurrent callers join them. */
+  const connecting = new Map<string, Promise<Entry>>();
+
+  function usable(peerId: string, urls: readonly string[] = []): Promise<Entry> {
+    const e = live(peerId, 'requester');
+    if (e) return Promise.resolve(e);
+    const pending = connecting.get(peerId);
+    if (pending) return pending;
+    const started = handshakeTo(peerId, urls).finally(() => {
+      if (connecting.get(peerId) === started) connecting.delete(peerId);
+    });
+    connecting.set(peerId, started);
+    return started;
+  }
+
+  async function handshakeTo(peerId: string, urls: readonly string[]): Promise<Entry> {
     const candidates = [
       ...urls,
       ...(lastUrl.has(peerId) ? [lastUrl.get(peerId) as string] : []),
@@ -154,8 +167,8 @@ export function createPeerConnect(core: ConnectCore): PeerConnect {
     for (const url of unique) {
       try {
         await connect({ url, expectedPeerId: peerId });
-        const again = live(peerId);
-        if (again && again.url !== null) return again;
+        const again = live(peerId, 'requester');
+        if (again) return again;
         lastError = new AppError('ERR_HANDSHAKE_FAILED', 'the new session closed at once');
       } catch (err) {
         lastError = err;

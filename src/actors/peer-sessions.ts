@@ -11,16 +11,26 @@ import { createReplayCache, seedReplayCache } from './handshake/replay-cache.js'
 import { createHandshakeResponder } from './handshake/responder.js';
 import type { EstablishedSession } from './handshake/types.js';
 import { createPeerConnect } from './peer-connect.js';
-import type { PeerSessions, PeerSessionsDeps, PeerSessionsInit } from './peer-sessions.types.js';
+import type {
+  PeerSessions,
+  PeerSessionsDeps,
+  PeerSessionsInit,
+  SessionView,
+} from './peer-sessions.types.js';
 import { createSession } from './session/session-actor.js';
 import { createDelivery, type Entry } from './session-delivery.js';
+
+type Role = EstablishedSession['role'];
+/** Slot order: a push prefers our own session (it can send sealed requests) over the peer's. */
+const ROLES: readonly Role[] = ['requester', 'responder'];
 
 export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDeps): PeerSessions {
   const now = deps.now ?? (() => new Date());
   const freshnessMs = init.freshnessMs ?? 60_000;
   const replayCache = createReplayCache({ freshnessMs });
   const entries = new Map<string, Entry>();
-  const latestByPeer = new Map<string, string>();
+  /** The session ids registered with each peer, one per role (ours as requester, as responder). */
+  const bySlot = new Map<string, { [R in Role]?: string | undefined }>();
   const pins = { get: (peerId: string) => deps.pinState(peerId) };
   let pushCounter = 0;
   /** Handshake outcomes by `role|result` (result: established or a failure reason). */
@@ -30,6 +40,11 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     handshakes.set(k, (handshakes.get(k) ?? 0) + 1);
   };
 
+  /**
+   * Register an established session. A peer may hold one session per role with us (each side
+   * opens its own to send requests), so a new session supersedes only the previous one of the same
+   * role; a session whose machine ends (idle expiry) is retired at once, link and poll included.
+   */
   function open(s: EstablishedSession, url: string | null): Entry {
     const { chains, ...material } = s;
     const session = createSession(
@@ -46,10 +61,20 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
       outbox: [],
       pollTimer: undefined,
     };
-    const previous = latestByPeer.get(s.peerId);
+    const slots = bySlot.get(s.peerId) ?? {};
+    const previous = slots[s.role];
     entries.set(s.sid, entry);
-    latestByPeer.set(s.peerId, s.sid);
+    slots[s.role] = s.sid;
+    bySlot.set(s.peerId, slots);
     if (previous !== undefined && previous !== s.sid) retire(previous, 'superseded');
+    session.actor.subscribe({
+      next: (snapshot) => {
+        if (snapshot.status !== 'active') retire(s.sid, 'expired');
+      },
+      complete: () => retire(s.sid, 'expired'),
+      error: () => retire(s.sid, 'expired'),
+    });
+    if (session.actor.getSnapshot().status !== 'active') retire(s.sid, 'expired');
     deps.onEstablished(s, { url });
     return entry;
   }
@@ -58,7 +83,12 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     const e = entries.get(sid);
     if (!e) return;
     entries.delete(sid);
-    if (latestByPeer.get(e.material.peerId) === sid) latestByPeer.delete(e.material.peerId);
+    const { peerId, role } = e.material;
+    const slots = bySlot.get(peerId);
+    if (slots?.[role] === sid) {
+      slots[role] = undefined;
+      if (slots.requester === undefined && slots.responder === undefined) bySlot.delete(peerId);
+    }
     e.link?.close(1000, reason);
     if (e.pollTimer) clearInterval(e.pollTimer);
     e.session.close(reason);
@@ -83,14 +113,38 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     onEstablished: (s) => void open(s, null),
   });
 
-  function live(peerId: string): Entry | undefined {
-    const sid = latestByPeer.get(peerId);
+  /** The peer's live session in `role`, if any (a lapsed one is retired). */
+  function live(peerId: string, role: Role): Entry | undefined {
+    const sid = bySlot.get(peerId)?.[role];
     const e = sid === undefined ? undefined : entries.get(sid);
     if (e && !e.session.info().isOpen) {
       retire(e.material.sid, 'expired');
       return undefined;
     }
     return e;
+  }
+
+  /**
+   * The peer's live sessions, best first for a push: one whose link is up, then ours as
+   * requester (a sealed request reaches the peer now), then the peer's (queued for its poll).
+   */
+  function liveSessions(peerId: string): Entry[] {
+    const all = ROLES.map((role) => live(peerId, role)).filter((e) => e !== undefined);
+    const isUp = (e: Entry): number => (e.link?.isOpen === true ? 0 : 1);
+    return all.sort((x, y) => isUp(x) - isUp(y)); // stable: requester before responder
+  }
+
+  function viewOf(e: Entry): SessionView {
+    const info = e.session.info();
+    return {
+      sessionId: e.material.sid,
+      role: e.material.role,
+      suite: e.material.suite,
+      sas: e.material.sas,
+      epoch: info.epoch,
+      state: info.state,
+      link: info.linkState,
+    };
   }
 
   const { connect, usable } = createPeerConnect({
@@ -162,19 +216,18 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
       }
     },
     async push(peerId, inner) {
-      const entry = live(peerId);
+      const entry = liveSessions(peerId)[0];
       if (!entry) return 'none';
       if (entry.url !== null && !entry.link?.isOpen) await delivery.rekeyIfDue(entry);
       return delivery.deliver(entry, inner);
     },
-    isLinkUp: (peerId) => live(peerId)?.link?.isOpen === true,
-    sendFrame: (peerId, frame) => {
-      const link = live(peerId)?.link;
-      return link?.isOpen === true && link.send(frame);
-    },
+    isLinkUp: (peerId) => liveSessions(peerId).some((e) => e.link?.isOpen === true),
+    sendFrame: (peerId, frame) =>
+      liveSessions(peerId).some((e) => e.link?.isOpen === true && e.link.send(frame)),
     async ping(peerId, via) {
       // A push travels on any session (either role); a request needs one we opened.
-      const entry = (via === 'push' ? live(peerId) : undefined) ?? (await usable(peerId));
+      const entry =
+        (via === 'push' ? liveSessions(peerId)[0] : undefined) ?? (await usable(peerId));
       const started = process.hrtime.bigint();
       if (via === 'request') {
         await delivery.rekeyIfDue(entry);
@@ -228,18 +281,9 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
       };
     },
     sessionView(peerId) {
-      const e = live(peerId);
-      if (!e) return null;
-      const info = e.session.info();
-      return {
-        sessionId: e.material.sid,
-        role: e.material.role,
-        suite: e.material.suite,
-        sas: e.material.sas,
-        epoch: info.epoch,
-        state: info.state,
-        link: info.linkState,
-      };
+      // The session a push would take first; the other role's, if any, is listed beside it.
+      const [first, ...others] = liveSessions(peerId).map(viewOf);
+      return first === undefined ? null : { ...first, others };
     },
     seedReplayCache: (records) => seedReplayCache(replayCache, records, now().getTime()),
     close() {

@@ -60,6 +60,17 @@ export interface PingResult {
   readonly sessionId: string;
 }
 
+/** One session with a peer, as `sessionView` shows it. */
+export interface SessionView {
+  readonly sessionId: string;
+  readonly role: EstablishedSession['role'];
+  readonly suite: string;
+  readonly sas: string;
+  readonly epoch: number;
+  readonly state: string;
+  readonly link: 'up' | 'down';
+}
+
 export interface PeerSessions {
   readonly handshakePort: HandshakePort;
   readonly sessionPort: SessionPort;
@@ -73,14 +84,18 @@ export interface PeerSessions {
    * handshakes to it first — at `urls`, or where it was last reached or discovered.
    */
   request(peerId: string, inner: InnerRequest, urls?: readonly string[]): Promise<InnerResponse>;
-  /** Push a frame to a peer over its session: link, sealed request, or queued for its poll. */
+  /**
+   * Push a frame to a peer over a session of either role (one whose link is up first, then ours
+   * as requester): link, sealed request, or queued for its poll.
+   */
   push(peerId: string, inner: InnerPush): Promise<'link' | 'request' | 'queued' | 'none'>;
-  /** Whether the live session with `peerId` has its WebSocket link up. */
+  /** Whether a live session with `peerId` (either role) has its WebSocket link up. */
   isLinkUp(peerId: string): boolean;
-  /** Send an application frame (not sealed here) on the link; false when there is no link. */
+  /** Send an application frame (not sealed here) on a link that is up; false when none is. */
   sendFrame(peerId: string, frame: Buffer): boolean;
   ping(peerId: string, via: 'request' | 'push'): Promise<PingResult>;
-  sessionView(peerId: string): unknown;
+  /** The session a push would take first, with the peer's other live session in `others`. */
+  sessionView(peerId: string): (SessionView & { readonly others: SessionView[] }) | null;
   /** Counters for metrics. */
   stats(): {
     handshakes: Array<{ role: string; result: string; count: number }>;

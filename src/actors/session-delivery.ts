@@ -6,6 +6,7 @@
  */
 import { AppError, isAppError } from '../errors.js';
 import {
+  encodeInnerPush,
   PUSH_FRAME_VERSION,
   REKEY_PATH,
   type InnerPush,
@@ -16,6 +17,15 @@ import type { PortAnswer } from '../transport/http/peer-api.js';
 import { peerRequest } from '../transport/http/peer-client.js';
 import type { Link } from '../transport/ws/peer-link.js';
 import type { EstablishedSession } from './handshake/types.js';
+import {
+  ackOf,
+  answerPoll,
+  assertPollable,
+  enqueue,
+  MAX_OUTBOX,
+  readPollAnswer,
+  type QueuedFrame,
+} from './session/push-outbox.js';
 import type { Session } from './session/session-actor.js';
 
 export interface Entry {
@@ -25,8 +35,17 @@ export interface Entry {
   readonly url: string | null;
   link: Link | undefined;
   readonly waiters: Map<number, (p: InnerPush) => void>;
-  /** Sealed push frames waiting for the requester to poll (responder side, link down). */
-  readonly outbox: Buffer[];
+  /**
+   * Sealed push frames waiting for the requester to poll (responder side, link down), numbered;
+   * each stays until a poll acknowledges it (`push-outbox.ts`).
+   */
+  readonly outbox: QueuedFrame[];
+  /** Responder: the number of the last frame queued (0 or unset: none yet). */
+  lastQueued?: number;
+  /** Requester: the number of the last queued frame received by polling; the next poll acks it. */
+  lastPolled?: number;
+  /** Requester: the poll under way; polls run one after another. */
+  polling?: Promise<number> | undefined;
   pollTimer: NodeJS.Timeout | undefined;
   /** The re-key under way, if any (one at a time; callers join it). */
   rekeying?: Promise<void> | undefined;
@@ -36,10 +55,10 @@ export interface Entry {
 const LINK_HELLO = 'link.hello';
 /** How long a new link may stay unproven before it is closed. */
 const LINK_PROOF_MS = 5_000;
-/** Most push frames kept for a requester that polls. */
-const MAX_OUTBOX = 256;
 /** How often a requester without a link polls for pushes. */
 const POLL_MS = 2_000;
+/** Polls in a row while the responder says more frames wait (then the timer takes over). */
+const MAX_POLL_ROUNDS = MAX_OUTBOX;
 
 function errorAnswer(err: unknown): PortAnswer {
   if (isAppError(err)) return { ok: false, code: err.code, detail: err.message };
@@ -115,7 +134,8 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
 
   /**
    * Push to the peer: over the link when it is up; otherwise the requester sends a sealed
-   * `POST /push`, and the responder queues the sealed frame for the requester's next poll.
+   * `POST /push`, and the responder queues the sealed frame for the requester's next poll. A push
+   * too large for a poll answer is refused (`ERR_BODY_TOO_LARGE`) before it is sealed or queued.
    */
   async function deliver(entry: Entry, inner: InnerPush): Promise<'link' | 'request' | 'queued'> {
     if (entry.link?.isOpen && entry.link.send(entry.session.sealPush(inner))) {
@@ -128,8 +148,8 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
         throw new AppError('ERR_PEER_UNREACHABLE', `push refused (${r.status})`);
       return 'request';
     }
-    entry.outbox.push(entry.session.sealPush(inner));
-    if (entry.outbox.length > MAX_OUTBOX) entry.outbox.shift();
+    assertPollable(encodeInnerPush(inner).length);
+    entry.lastQueued = enqueue(entry.outbox, entry.lastQueued ?? 0, entry.session.sealPush(inner));
     return 'queued';
   }
 
@@ -142,19 +162,35 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
         entry.pollTimer = undefined;
         return;
       }
-      void poll(entry).catch(() => undefined);
+      if (entry.polling === undefined) void poll(entry).catch(() => undefined);
     }, POLL_MS);
     entry.pollTimer.unref();
   }
 
-  async function poll(entry: Entry): Promise<number> {
-    const r = await sendSealed(entry, { method: 'POST', path: '/poll', body: {} });
-    const frames = (r.body as { frames?: unknown } | undefined)?.frames;
-    if (r.status !== 200 || !Array.isArray(frames)) return 0;
-    for (const f of frames.slice(0, MAX_OUTBOX)) {
-      if (typeof f === 'string') handlePush(entry, Buffer.from(f, 'base64url'));
+  /** Fetch queued frames now: after any poll under way, and again at once while more wait. */
+  function poll(entry: Entry): Promise<number> {
+    const run = (entry.polling ?? Promise.resolve(0)).catch(() => 0).then(() => pollRounds(entry));
+    entry.polling = run;
+    const settle = (): void => {
+      if (entry.polling === run) entry.polling = undefined;
+    };
+    run.then(settle, settle);
+    return run;
+  }
+
+  async function pollRounds(entry: Entry): Promise<number> {
+    let delivered = 0;
+    for (let round = 0; round < MAX_POLL_ROUNDS; round++) {
+      const ack = entry.lastPolled ?? 0;
+      const r = await sendSealed(entry, { method: 'POST', path: '/poll', body: { ack } });
+      const read = r.status === 200 ? readPollAnswer(r.body, ack) : undefined;
+      if (read === undefined) break;
+      entry.lastPolled = read.last;
+      for (const frame of read.frames) handlePush(entry, frame);
+      delivered += read.frames.length;
+      if (!read.more) break;
     }
-    return frames.length;
+    return delivered;
   }
 
   /**
@@ -202,8 +238,10 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
     entry.link?.close(1000, 'replaced');
     entry.link = link;
     entry.session.setLink('up');
-    // Frames queued for a poll while there was no (proven) link go out on it now, in order.
-    for (const frame of entry.outbox.splice(0)) link.send(frame);
+    // Frames queued for a poll while there was no (proven) link go out on it now, in order. Some
+    // may have reached the requester in a poll answer it had not acknowledged yet: its replay
+    // window refuses those (§3.4), so none is delivered twice and none is lost.
+    for (const { frame } of entry.outbox.splice(0)) link.send(frame);
     link.frames$.subscribe({ next: (f) => handlePush(entry, f) });
     void link.closed.then(() => {
       if (entry.link === link) {
@@ -291,8 +329,8 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
           onPush(entry, inner);
         reply = { status: 202, body: {} };
       } else if (opened.inner.path === '/poll') {
-        const frames = entry.outbox.splice(0, MAX_OUTBOX).map((f) => f.toString('base64url'));
-        reply = { status: 200, body: { frames } };
+        const ack = ackOf(opened.inner.body);
+        reply = { status: 200, body: answerPoll(entry.outbox, entry.lastQueued ?? 0, ack) };
       } else {
         try {
           reply = await hooks.app.request?.(entry.material.peerId, opened.inner);

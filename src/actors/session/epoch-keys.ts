@@ -104,7 +104,10 @@ export interface EpochKeys {
   };
   /** Messages sealed or opened under this epoch. */
   messages: number;
-  /** When a superseded epoch's receiving keys are wiped (ms); unset while it is current. */
+  /**
+   * When a superseded epoch's receiving keys are wiped (ms); unset while it is current, and while
+   * it is the previous epoch of our own re-key that the peer has not been seen to follow yet.
+   */
   retireAt: number | undefined;
 }
 

@@ -15,6 +15,11 @@
  * answers the requester's. Retries are idempotent: a re-sent `rekey` carries the same ephemeral key
  * and is answered with the same one. Nothing is wiped on the peer's side until the initiator proves
  * it holds the new keys by using them.
+ *
+ * The confirmation is owed until the peer is seen on the new epoch (any message of its under it
+ * opens, the `rekey.confirmed` answer included): until then `start` hands out `rekey.confirm` again,
+ * so a confirmation lost in transit is re-sent with the next traffic instead of leaving the peer
+ * sealing under the old epoch for good.
  */
 import {
   fromBase64Url,
@@ -47,9 +52,16 @@ export interface RekeyHost {
   install(next: EpochKeys): void;
   /** Our own re-key completed: send on `next` from now on. */
   switchTo(next: EpochKeys): void;
+  /** After our own re-key: the peer has not been seen on the current epoch yet. */
+  isPeerBehind(): boolean;
 }
 
-export type RekeyState = 'idle' | 'awaiting-response' | 'awaiting-confirmation';
+/**
+ * `awaiting-response`: our `rekey` is unanswered; `confirming`: ours completed and the peer has not
+ * been seen on the new epoch yet (the confirmation is owed); `awaiting-confirmation`: the peer's
+ * re-key is installed and waits for its first message under the new epoch.
+ */
+export type RekeyState = 'idle' | 'awaiting-response' | 'confirming' | 'awaiting-confirmation';
 
 export interface StartedRekey {
   /** The inner request to seal with `sealRequest` and send. */
@@ -57,6 +69,8 @@ export interface StartedRekey {
   readonly epoch: number;
   /** True when this repeats a re-key already under way (same ephemeral key). */
   readonly isRetry: boolean;
+  /** True when this re-sends the confirmation of our completed re-key (state `confirming`). */
+  readonly isConfirm: boolean;
 }
 
 export interface HandledRekey {
@@ -77,7 +91,10 @@ export interface CompletedRekey {
 
 export interface RekeyProtocol {
   readonly state: RekeyState;
-  /** Start (or repeat) a re-key; `undefined` while a peer's re-key awaits confirmation. */
+  /**
+   * Start (or repeat) a re-key, or re-send the owed confirmation while `confirming`; `undefined`
+   * while a peer's re-key awaits confirmation.
+   */
   start(): StartedRekey | undefined;
   /** Answer an opened request to `REKEY_PATH`. Throws `ERR_INVALID_MESSAGE` for a bad body. */
   handle(request: InnerRequest): HandledRekey;
@@ -100,6 +117,12 @@ interface Answered {
 }
 
 const reply = (status: number, body: object): InnerResponse => ({ status, body });
+
+const confirmRequest = (epoch: number): InnerRequest => ({
+  method: 'POST',
+  path: REKEY_PATH,
+  body: { type: 'rekey.confirm', epoch },
+});
 
 /**
  * @example
@@ -180,10 +203,16 @@ export function createRekeyProtocol(
   return {
     get state() {
       if (pending !== undefined) return 'awaiting-response';
-      return host.next() === undefined ? 'idle' : 'awaiting-confirmation';
+      if (host.next() !== undefined) return 'awaiting-confirmation';
+      return host.isPeerBehind() ? 'confirming' : 'idle';
     },
     start() {
       const current = host.current();
+      if (host.isPeerBehind()) {
+        // No new re-key before the peer follows the last one: it may never have got the confirm.
+        const epoch = current.epoch;
+        return { request: confirmRequest(epoch), epoch, isRetry: true, isConfirm: true };
+      }
       if (host.next() !== undefined || current.root === undefined) return undefined;
       const epoch = current.epoch + 1;
       const isRetry = pending?.epoch === epoch;
@@ -196,6 +225,7 @@ export function createRekeyProtocol(
         request: { method: 'POST', path: REKEY_PATH, body: { type: 'rekey', epoch, eph } },
         epoch,
         isRetry,
+        isConfirm: false,
       };
     },
     handle(request) {
@@ -257,15 +287,7 @@ export function createRekeyProtocol(
       } finally {
         wipe(shared);
       }
-      return {
-        outcome: 'completed',
-        epoch: own.epoch,
-        confirm: {
-          method: 'POST',
-          path: REKEY_PATH,
-          body: { type: 'rekey.confirm', epoch: own.epoch },
-        },
-      };
+      return { outcome: 'completed', epoch: own.epoch, confirm: confirmRequest(own.epoch) };
     },
     reset() {
       pending = undefined;

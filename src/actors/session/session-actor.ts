@@ -97,9 +97,12 @@ export interface Session {
   cancelResponse(request: SealedRef): void;
   sealPush(inner: InnerPush): Buffer;
   openPush(frame: Uint8Array): InnerPush;
-  /** True when this side should call `startRekey` now. */
+  /** True when this side should call `startRekey` now (also while our confirmation is owed). */
   needsRekey(): boolean;
-  /** The inner `rekey` request to seal and send, or `undefined` while the peer's is under way. */
+  /**
+   * The inner `rekey` request to seal and send — or the owed `rekey.confirm` of our last re-key,
+   * until the peer is seen on its epoch — or `undefined` while the peer's re-key is under way.
+   */
   startRekey(): InnerRequest | undefined;
   /** Answer an opened request to `REKEY_PATH` (seal the result with `sealResponse`). */
   handleRekey(request: OpenedRequest): InnerResponse;
@@ -271,13 +274,17 @@ export function createSession(
     openPush: (frame) => guarded(() => crypto.openPush(frame)),
 
     needsRekey() {
-      if (!isOpen || crypto.rekey.state === 'awaiting-confirmation') return false;
+      if (!isOpen) return false;
+      const state = crypto.rekey.state;
+      if (state === 'confirming') return true;
+      if (state === 'awaiting-confirmation') return false;
       return actor.getSnapshot().matches(REKEY_DUE_STATE);
     },
     startRekey() {
       if (!isOpen) throw new AppError('ERR_UNKNOWN_SESSION', 'session is closed');
       const started = crypto.rekey.start();
       if (started === undefined) return undefined;
+      if (started.isConfirm) return started.request; // the re-key itself is recorded as completed
       send({ type: 'rekey.started', epoch: started.epoch, initiator: 'self', at: iso(nowMs()) });
       return started.request;
     },

@@ -126,10 +126,8 @@ export function createSessionCrypto(
     return e.send;
   };
 
-  /** An epoch that opened a message: if it is the peer's unconfirmed one, it now seals too. */
-  const confirm = (e: EpochKeys): void => {
-    if (ring.next() === e) ring.promote(e);
-  };
+  /** An epoch that opened a message: the peer is on it (see `EpochRing.seen`). */
+  const confirm = (e: EpochKeys): void => ring.seen(e);
 
   const fail = (reason: FailureReason, channel: Channel, epoch: number, seq: number): never => {
     failures[reason]++;
@@ -172,6 +170,7 @@ export function createSessionCrypto(
       next: ring.next,
       install: ring.install,
       switchTo: ring.promote,
+      isPeerBehind: ring.isPeerBehind,
     },
     options.generateEphemeral,
   );
@@ -261,6 +260,7 @@ export function createSessionCrypto(
       const plaintext = open(key, RESPONSE_NONCE, ciphertext, e.aad.recvResponses.at(seq), where);
       e.pending.delete(seq);
       wipe(key);
+      confirm(e); // the peer answered under e, so it holds e: after our re-key, it has moved on
       e.messages++;
       opened.responses++;
       const inner = decodeInnerResponse(plaintext);

@@ -1,0 +1,135 @@
+/**
+ * Push frames for a requester without a link (protocol §3.6): the responder queues them sealed and
+ * numbered; the requester's sealed `POST /poll {ack}` acknowledges the last number it received and
+ * is answered with as many of the following frames as fit one sealed answer, `more` when others
+ * wait. A frame leaves the queue only once acknowledged, so an answer lost on the way is sent again;
+ * the numbers let the requester drop a frame it already has. Pure: no I/O, no clock.
+ */
+import { AppError } from '../../errors.js';
+import {
+  MAX_INNER_BYTES,
+  PUSH_HEADER_LENGTH,
+  SEALED_TAG_LENGTH,
+} from '../../protocol/sealed.codec.js';
+
+/** A sealed push frame waiting for a poll, numbered from 1 per session. */
+export interface QueuedFrame {
+  readonly n: number;
+  readonly frame: Buffer;
+}
+
+/** Most frames kept for a requester that polls; beyond it the oldest is dropped. */
+export const MAX_OUTBOX = 256;
+
+/**
+ * Room for the rest of the answer's inner JSON:
+ * `{"status":200,"body":{"frames":[…],"first":<n>,"more":false}}` is under 80 bytes.
+ */
+const ANSWER_OVERHEAD = 128;
+/** Bytes of base64url text (plus quotes and comma) one poll answer may carry. */
+const POLL_BUDGET = MAX_INNER_BYTES - ANSWER_OVERHEAD;
+const costOf = (frameBytes: number): number => Math.ceil((frameBytes * 4) / 3) + 3;
+
+/** Largest sealed frame one poll answer can carry (35 229 bytes; a link carries 64 KiB). */
+export const MAX_POLLED_FRAME_BYTES = Math.floor(((POLL_BUDGET - 3) * 3) / 4);
+/** Largest push payload (inner JSON bytes) that may wait for a poll. */
+export const MAX_POLLED_PUSH_BYTES =
+  MAX_POLLED_FRAME_BYTES - PUSH_HEADER_LENGTH - SEALED_TAG_LENGTH;
+
+/** The body of a poll answer. `first` and `more` are absent from peers older than §3.6's acks. */
+export interface PollAnswer {
+  readonly frames: string[];
+  /** The number of `frames[0]` (or of the next frame to come, when there are none). */
+  readonly first: number;
+  /** More frames wait: poll again at once. */
+  readonly more: boolean;
+}
+
+/**
+ * A push that cannot wait for a poll is refused before it is sealed, not queued to be lost or to
+ * block the queue: `ERR_BODY_TOO_LARGE`, so the caller knows it was not sent.
+ */
+export function assertPollable(pushBytes: number): void {
+  if (pushBytes > MAX_POLLED_PUSH_BYTES) {
+    throw new AppError(
+      'ERR_BODY_TOO_LARGE',
+      `push of ${pushBytes} bytes cannot wait for a poll (at most ${MAX_POLLED_PUSH_BYTES} ` +
+        'while the peer has no link); not sent',
+    );
+  }
+}
+
+/** Queue a frame under the next number; returns that number. Drops the oldest beyond the cap. */
+export function enqueue(outbox: QueuedFrame[], lastNumber: number, frame: Buffer): number {
+  // Checked before sealing (`assertPollable`); a frame no answer can carry would block the queue.
+  if (frame.length > MAX_POLLED_FRAME_BYTES) {
+    throw new AppError('ERR_BODY_TOO_LARGE', 'push frame too large to wait for a poll');
+  }
+  const n = lastNumber + 1;
+  outbox.push({ n, frame });
+  if (outbox.length > MAX_OUTBOX) outbox.shift();
+  return n;
+}
+
+/**
+ * Answer a poll. `ack` (the last number the requester received) removes the frames up to it; then
+ * the oldest frames that fit the budget are sent and stay queued until a later poll acknowledges
+ * them. A poll without `ack` comes from a peer that never acknowledges: what it is sent is removed
+ * at once (its old at-most-once behaviour, but no longer more than one answer can carry).
+ */
+export function answerPoll(
+  outbox: QueuedFrame[],
+  lastNumber: number,
+  ack: number | undefined,
+): PollAnswer {
+  if (ack !== undefined) {
+    let acked = 0;
+    while (acked < outbox.length && (outbox[acked]?.n ?? Infinity) <= ack) acked++;
+    outbox.splice(0, acked);
+  }
+  const frames: string[] = [];
+  let used = 0;
+  for (const { frame } of outbox) {
+    const cost = costOf(frame.length);
+    if (used + cost > POLL_BUDGET) break; // never for the first: `enqueue` refuses larger ones
+    frames.push(frame.toString('base64url'));
+    used += cost;
+  }
+  const first = outbox[0]?.n ?? lastNumber + 1;
+  if (ack === undefined) outbox.splice(0, frames.length);
+  return { frames, first, more: outbox.length > (ack === undefined ? 0 : frames.length) };
+}
+
+/** The `ack` of a poll request body, if it carries a valid one. */
+export function ackOf(body: unknown): number | undefined {
+  const ack = (body as { ack?: unknown } | undefined)?.ack;
+  return typeof ack === 'number' && Number.isSafeInteger(ack) && ack >= 0 ? ack : undefined;
+}
+
+/** What the requester does with a poll answer: the frames it has not had, and what to ack next. */
+export interface ReadAnswer {
+  readonly frames: Buffer[];
+  /** The number to acknowledge in the next poll. */
+  readonly last: number;
+  readonly more: boolean;
+}
+
+/**
+ * Read a poll answer body (already opened). Frames numbered at or below `last` were received
+ * before and are skipped. An answer without numbers (an older responder) is taken whole.
+ */
+export function readPollAnswer(body: unknown, last: number): ReadAnswer | undefined {
+  const b = body as { frames?: unknown; first?: unknown; more?: unknown } | undefined;
+  if (!Array.isArray(b?.frames)) return undefined;
+  const raw = b.frames.slice(0, MAX_OUTBOX);
+  const first = typeof b.first === 'number' && Number.isSafeInteger(b.first) ? b.first : undefined;
+  const frames: Buffer[] = [];
+  raw.forEach((f, i) => {
+    if (typeof f !== 'string') return;
+    if (first !== undefined && first + i <= last) return;
+    frames.push(Buffer.from(f, 'base64url'));
+  });
+  const next =
+    first === undefined || raw.length === 0 ? last : Math.max(last, first + raw.length - 1);
+  return { frames, last: next, more: b.more === true };
+}
