@@ -49,12 +49,16 @@ export interface Entry {
   pollTimer: NodeJS.Timeout | undefined;
   /** The re-key under way, if any (one at a time; callers join it). */
   rekeying?: Promise<void> | undefined;
+  /** Responder: links opened for this session that have not proven it yet. */
+  unproven?: number;
 }
 
 /** The first frame a requester sends on a new link: a sealed push that proves the session. */
 const LINK_HELLO = 'link.hello';
 /** How long a new link may stay unproven before it is closed. */
 const LINK_PROOF_MS = 5_000;
+/** Unproven links one session holds at once; more are refused (the session id is no secret). */
+const MAX_UNPROVEN_LINKS = 2;
 /** How often a requester without a link polls for pushes. */
 const POLL_MS = 2_000;
 /** Polls in a row while the responder says more frames wait (then the timer takes over). */
@@ -199,16 +203,28 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
    * who learned the session id can therefore not take the link over; it is closed unproven.
    */
   function attachWhenProven(entry: Entry, link: Link): void {
+    if ((entry.unproven ?? 0) >= MAX_UNPROVEN_LINKS) {
+      link.close(4429, 'too many unproven links');
+      return;
+    }
+    entry.unproven = (entry.unproven ?? 0) + 1;
     let settled = false;
+    /** True the first time: the link stops counting as unproven (proof, timeout or close). */
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      entry.unproven = Math.max(0, (entry.unproven ?? 1) - 1);
+      clearTimeout(timer);
+      return true;
+    };
     const timer = setTimeout(() => {
-      if (!settled) link.close(4401, 'no proof of the session');
+      if (settle()) link.close(4401, 'no proof of the session');
     }, LINK_PROOF_MS);
     timer.unref();
+    void link.closed.then(settle);
     const sub = link.frames$.subscribe({
       next: (frame) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
+        if (!settle()) return;
         sub?.unsubscribe();
         let inner: InnerPush;
         try {
