@@ -66,6 +66,12 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
   }
 
   async function grantFor(h: RoomHandle, peerId: string): Promise<JoinGrant> {
+    // Every way to a grant (a join, a re-join, an approval) carries keys: strict trust holds here.
+    if (!core.mayReceiveKeys(peerId))
+      refuse(
+        'ERR_NOT_VERIFIED',
+        'this host runs --trust strict and does not trust that peer’s key now: compare fingerprints out of band, then the owner runs conclave verify <peer id>',
+      );
     const kek = await keys.hostKek(h.roomId, peerId);
     const ctx = ctxOf(h);
     rotations.noteMemberEpoch(h.roomId, peerId, ctx.epoch);
@@ -169,7 +175,10 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
       h.actor.send({ type: 'member.leave', peerId: from, at: core.at() });
       await keys.dropKek(h.roomId, from);
       rotations.memberRemoved(h, from);
-      await host.rotate(h, 'leave', true);
+      // Mandatory, and the epoch advances inside this call: no message under the old key is
+      // accepted after it. The answer does not wait for the commit (up to the 30 s deadline when
+      // a member is away — longer than the leaver's request timeout).
+      void host.rotate(h, 'leave', true).catch(() => undefined);
       announceMembers(h);
     },
 
@@ -288,6 +297,10 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
           return host.rotateReport(h);
         case 'role':
           if (role !== 'owner') refuse('ERR_FORBIDDEN', 'only the owner changes roles');
+          if (!ctxOf(h).members[req.peerId])
+            refuse('ERR_NOT_FOUND', 'that peer is not a member of this room');
+          if (req.peerId === ctxOf(h).host)
+            refuse('ERR_FORBIDDEN', 'the owner’s role cannot change');
           h.actor.send({
             type: 'member.role',
             peerId: req.peerId,

@@ -70,14 +70,26 @@ export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSid
     ]);
   }
 
+  /**
+   * Take a join grant for `roomId` from `from`, the host we asked (or the one our pending request
+   * waits on). Nothing is stored before every check passes: a grant naming another room, or a room
+   * this peer already knows under another host, would otherwise overwrite that room's KEK or hand
+   * it to a peer that merely claims to host it.
+   */
   async function acceptGrant(
     grant: JoinGrant,
     urls: readonly string[],
     from: string,
+    roomId: string,
   ): Promise<RoomHandle> {
-    const roomId = grant.room.roomId;
+    if (grant.room.roomId !== roomId)
+      throw new AppError('ERR_INVALID_MESSAGE', 'the host answered for another room');
     if (grant.room.host !== from)
       throw new AppError('ERR_FORBIDDEN', 'the grant is not from the room host');
+    const known = core.rooms.get(roomId);
+    const knownHost = known ? ctxOf(known).host : '';
+    if (knownHost !== '' && knownHost !== from)
+      throw new AppError('ERR_FORBIDDEN', `room ${roomId} is hosted by another peer`);
     for (const m of grant.members) core.learnMember(m);
     await keys.setOwnKek(roomId, Buffer.from(grant.kek, 'base64url'));
     for (const k of grant.keys) await keys.acceptWrapped(roomId, k.epoch, self, k.wrapped);
@@ -201,7 +213,7 @@ export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSid
       const grant = decodeWith(JoinGrantSchema, r.body);
       if (!grant.ok)
         throw new AppError('ERR_INVALID_MESSAGE', `bad join answer: ${grant.error.detail}`);
-      const h = await acceptGrant(grant.value, t.urls, t.host);
+      const h = await acceptGrant(grant.value, t.urls, t.host, t.roomId);
       await member.catchUp(h);
       return h;
     },
@@ -209,7 +221,9 @@ export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSid
     async leave(h) {
       const ctx = ctxOf(h);
       const r = await ask(h, ctx.host, '/rooms/leave', { roomId: h.roomId });
-      if (r.status !== 200 && r.status !== 204) fail(r, 'leave');
+      // Not a member any more: the host already took our leave (an answer lost or late) — done.
+      const gone = (r.body as { code?: unknown } | undefined)?.code === 'ERR_NOT_MEMBER';
+      if (r.status !== 200 && r.status !== 204 && !gone) fail(r, 'leave');
       h.actor.send({ type: 'room.left', reason: 'left', at: core.at() });
       member.stopPolling(h);
       core.publishRoom(h, 'left');
@@ -219,8 +233,9 @@ export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSid
       if (push.type === 'room.admitted') {
         const g = push.grant;
         const h = core.rooms.get(g.room.roomId);
-        if (!h || stateOf(h) !== 'pending') return;
-        void acceptGrant(g, ctxOf(h).hostUrls, from)
+        // Only the host our request waits on may admit us (room ids are public, in beacons).
+        if (!h || stateOf(h) !== 'pending' || ctxOf(h).host !== from) return;
+        void acceptGrant(g, ctxOf(h).hostUrls, from, h.roomId)
           .then((joined) => member.catchUp(joined))
           .catch(() => undefined);
         return;

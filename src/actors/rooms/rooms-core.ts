@@ -125,11 +125,12 @@ export function createRoomsCore(deps: RoomsDeps, keys: RoomKeys): RoomsCore {
 
   function learnMember(m: Pick<RoomMember, 'peerId' | 'publicKey'> & { name?: string }): boolean {
     if (m.name !== undefined) names.set(m.peerId, m.name);
-    if (publicKeys.has(m.peerId)) return true;
+    // Checked every time, not only the first: a known peer id with another key is refused (the
+    // import is a cache hit for a key seen before).
     try {
       const pk = importPublicKey(m.publicKey);
       if (pk.fingerprint !== m.peerId) return false;
-      publicKeys.set(m.peerId, pk.publicKey);
+      if (!publicKeys.has(m.peerId)) publicKeys.set(m.peerId, pk.publicKey);
       return true;
     } catch {
       return false;
