@@ -39,7 +39,7 @@ export function batches(msgs: readonly Sequenced[]): Sequenced[][] {
 }
 
 export interface FanOut {
-  /** Queue a sequenced message for this tick's flush. */
+  /** Queue a sequenced message for this tick's flush (again: one a member may have missed). */
   enqueue(h: RoomHandle, m: Sequenced): void;
   /** Deliveries handed to links so far (messages × recipients). */
   deliveries(): number;
@@ -47,8 +47,8 @@ export interface FanOut {
 
 export function createFanOut(core: RoomsCore): FanOut {
   const { deps, self } = core;
-  /** Messages sequenced this tick, per room. */
-  const outbound = new Map<string, Sequenced[]>();
+  /** Messages queued this tick, per room, by seq (one queued twice goes out once). */
+  const outbound = new Map<string, Map<number, Sequenced>>();
   let flushScheduled = false;
   let fanout = 0;
 
@@ -61,7 +61,7 @@ export function createFanOut(core: RoomsCore): FanOut {
     void core
       .durable()
       .then(() => {
-        for (const [roomId, msgs] of ready) fanOut(roomId, msgs);
+        for (const [roomId, msgs] of ready) fanOut(roomId, [...msgs.values()]);
       })
       .catch(() => undefined);
   }
@@ -85,19 +85,26 @@ export function createFanOut(core: RoomsCore): FanOut {
           body,
           sign(deps.identity.privateKey, SignatureDomains.roomBatch, [body]),
         );
-        for (const peerId of recipients) sessions.sendFrame(peerId, frame);
+        // A link that takes no frame (it closed, or was cut as a slow reader) gets the batch
+        // pushed instead, the way a link-less member is reached, rather than a gap.
+        const missed = recipients.filter((peerId) => !sessions.sendFrame?.(peerId, frame));
+        if (missed.length > 0) pushTo(missed, roomId, batch);
         continue;
       }
-      const inner = { type: 'room.msgs', roomId, msgs: batch };
-      for (const peerId of recipients)
-        void deps.sessions.push(peerId, inner).catch(() => undefined);
+      pushTo(recipients, roomId, batch);
     }
   }
 
+  /** One batch sealed per recipient (the session layer caches the JSON of `inner`). */
+  function pushTo(peers: readonly string[], roomId: string, batch: Sequenced[]): void {
+    const inner = { type: 'room.msgs', roomId, msgs: batch };
+    for (const peerId of peers) void deps.sessions.push(peerId, inner).catch(() => undefined);
+  }
+
   function enqueue(h: RoomHandle, m: Sequenced): void {
-    const list = outbound.get(h.roomId);
-    if (list) list.push(m);
-    else outbound.set(h.roomId, [m]);
+    const queued = outbound.get(h.roomId);
+    if (queued) queued.set(m.seq, m);
+    else outbound.set(h.roomId, new Map([[m.seq, m]]));
     if (!flushScheduled) {
       flushScheduled = true;
       setImmediate(flush);

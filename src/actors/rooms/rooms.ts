@@ -17,8 +17,9 @@ import {
 import type { InnerPush, InnerRequest, InnerResponse } from '../../protocol/sealed.codec.js';
 import { dispatchRoomRequest } from './room-requests.js';
 import { resolvePeerId } from '../peer-directory.js';
-import { ctxOf, messagesAfter, stateOf, type RoomHandle } from './room-handle.js';
+import { ctxOf, messageBySeq, messagesAfter, stateOf, type RoomHandle } from './room-handle.js';
 import { restoreRooms, addMessage } from './room-handle.js';
+import { createFanOut } from './room-fanout.js';
 import { createRoomHost } from './room-host.js';
 import type { CreateRoomOptions } from './room-host.types.js';
 import { createRoomKeys } from './room-keys.js';
@@ -83,11 +84,19 @@ export function createRooms(deps: RoomsDeps): Rooms {
   const rotations = createRotations(core, deps.rotation ?? {});
   const host = createRoomHost(core, rotations);
   const member = createRoomMember(core, host);
+  /** Messages sent again to the members whose link is up, when their sender repeats them. */
+  const refan = createFanOut(core);
   const { self } = core;
   const policyTimer = setInterval(() => host.checkPolicies(), 5_000);
   policyTimer.unref();
 
   const view = (h: RoomHandle): RoomView => roomView(h, self, (id) => rotations.running(id));
+  function refanOut(h: RoomHandle, seq: number): void {
+    const m = messageBySeq(h, seq);
+    // Past the in-memory history it is in the log only: members fetch it on their next gap.
+    if (m) refan.enqueue(h, { seq: m.seq, env: m.env });
+  }
+
   const discovered = (): Array<RoomView & { urls: readonly string[] }> =>
     discoveredRooms(deps.directory(), core.rooms);
 
@@ -279,17 +288,30 @@ export function createRooms(deps: RoomsDeps): Rooms {
       const push = r.value;
       if (push.type === 'room.send') {
         const roomId = push.env.roomId;
+        const hosted = core.rooms.get(roomId);
+        // The room's last seq before this call tells a new message from a repeat without
+        // reaching into the host's dedupe: a new message takes the next seq (above it), a repeat
+        // of an id already sequenced is answered with its old seq (at most it). Read first,
+        // because sequencing moves it on.
+        const lastSeq = hosted && ctxOf(hosted).isHost ? ctxOf(hosted).seq : undefined;
         let answer: Record<string, unknown>;
+        let repeated: number | undefined;
         try {
-          answer = { seq: host.sequence(from, push.env).seq };
+          const { seq } = host.sequence(from, push.env);
+          answer = { seq };
+          if (lastSeq !== undefined && seq <= lastSeq) repeated = seq;
         } catch (err) {
           core.counters.refused++;
           const e = err instanceof AppError ? err : new AppError('ERR_INTERNAL', 'send failed');
           answer = { code: e.code, detail: e.message.slice(0, 300) };
         }
-        // With room frames the batch that carries the message is its acknowledgement (sent once
-        // durable); only refusals are answered one by one.
-        if (answer.seq !== undefined && deps.sessions.sendFrame) return;
+        // A member repeats an id only when its message never came back: the fan-out that carried
+        // it missed the sender (and maybe others whose link is up, who would not fetch it until
+        // a later message left a gap), so it goes out once more.
+        if (repeated !== undefined && hosted) refanOut(hosted, repeated);
+        // With room frames the batch that carries a new message is its acknowledgement (sent once
+        // durable); refusals and repeats (nothing new to fan out) are answered one by one.
+        if (answer.seq !== undefined && repeated === undefined && deps.sessions.sendFrame) return;
         // Acknowledged only once recorded durably: an acked message survives a crash.
         void core
           .durable()
@@ -342,11 +364,13 @@ export function createRooms(deps: RoomsDeps): Rooms {
 
     stats() {
       const all = [...core.rooms.values()];
+      const hosting = host.stats();
       return {
         rooms: all.length,
         hosted: all.filter((h) => ctxOf(h).isHost).length,
         messages: all.reduce((n, h) => n + h.messages.length, 0),
-        ...host.stats(),
+        sequenced: hosting.sequenced,
+        fanout: hosting.fanout + refan.deliveries(),
         rotations: rotations.stats(),
         counters: { ...core.counters },
       };
