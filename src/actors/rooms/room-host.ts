@@ -15,6 +15,7 @@ import {
   addMessage,
   DEDUPE_MS,
   ctxOf,
+  messageBySeq,
   messagesAfter,
   roomWire,
   seqOfId,
@@ -211,6 +212,12 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
       };
     },
 
+    resend(roomId, seq) {
+      const h = core.rooms.get(roomId);
+      const m = h && messageBySeq(h, seq);
+      if (h && m) fanOut.enqueue(h, { seq: m.seq, env: m.env });
+    },
+
     sequence(from, env) {
       const h = hosted(env.roomId);
       const ctx = ctxOf(h);
@@ -218,7 +225,7 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
       const member = ctx.members[from];
       if (!member) refuse('ERR_NOT_MEMBER', 'not a member of this room');
       const seen = seqOfId(h, from, env.id);
-      if (seen !== undefined) return { seq: seen };
+      if (seen !== undefined) return { seq: seen, repeated: true };
       // Ids are remembered for DEDUPE_MS past a message's time: a send further off our clock
       // could be the retry of one already forgotten, so it is refused rather than sequenced twice.
       const skewMs = Date.parse(env.sentAt) - core.now().getTime();

@@ -32,8 +32,16 @@ export interface RoomHost {
   ): Promise<{ state: 'joined'; grant: JoinGrant } | { state: 'pending'; room: RoomWire }>;
   leave(from: string, roomId: string): Promise<void>;
   fetch(from: string, roomId: string, after: number, limit: number): Promise<FetchResult>;
-  /** Sequence a message; the same (sender, id) again answers the first result. */
-  sequence(from: string, env: Envelope): { seq: number };
+  /**
+   * Sequence a message; the same (sender, id) again answers the first result, marked `repeated`.
+   */
+  sequence(from: string, env: Envelope): { seq: number; repeated?: true };
+  /**
+   * Send an already sequenced message once more to the members whose link is up (a repeat: the
+   * fan-out that carried it missed its sender, maybe others). Past the in-memory history it is in
+   * the log only: members fetch it on their next gap.
+   */
+  resend(roomId: string, seq: number): void;
   admin(from: string, req: AdminRequest): Promise<unknown>;
   /** Renew the room key (joins a running rotation); a removal's rotation is `mandatory`. */
   rotate(h: RoomHandle, reason: string, mandatory?: boolean): Promise<RotationView>;

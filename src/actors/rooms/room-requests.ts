@@ -64,9 +64,9 @@ export async function dispatchRoomRequest(
       case '/rooms/send': {
         const r = decodeWith(EnvelopeSchema, inner.body);
         if (!r.ok) return bad(r.error.detail);
-        const seq = host.sequence(from, r.value);
+        const { seq } = host.sequence(from, r.value);
         await core.durable();
-        return ok(seq);
+        return ok({ seq });
       }
       case '/rooms/admin': {
         const r = decodeWith(AdminRequestSchema, inner.body);

@@ -17,9 +17,8 @@ import {
 import type { InnerPush, InnerRequest, InnerResponse } from '../../protocol/sealed.codec.js';
 import { dispatchRoomRequest } from './room-requests.js';
 import { resolvePeerId } from '../peer-directory.js';
-import { ctxOf, messageBySeq, messagesAfter, stateOf, type RoomHandle } from './room-handle.js';
+import { ctxOf, messagesAfter, stateOf, type RoomHandle } from './room-handle.js';
 import { restoreRooms, addMessage } from './room-handle.js';
-import { createFanOut } from './room-fanout.js';
 import { createRoomHost } from './room-host.js';
 import type { CreateRoomOptions } from './room-host.types.js';
 import { createRoomKeys } from './room-keys.js';
@@ -84,19 +83,11 @@ export function createRooms(deps: RoomsDeps): Rooms {
   const rotations = createRotations(core, deps.rotation ?? {});
   const host = createRoomHost(core, rotations);
   const member = createRoomMember(core, host);
-  /** Messages sent again to the members whose link is up, when their sender repeats them. */
-  const refan = createFanOut(core);
   const { self } = core;
   const policyTimer = setInterval(() => host.checkPolicies(), 5_000);
   policyTimer.unref();
 
   const view = (h: RoomHandle): RoomView => roomView(h, self, (id) => rotations.running(id));
-  function refanOut(h: RoomHandle, seq: number): void {
-    const m = messageBySeq(h, seq);
-    // Past the in-memory history it is in the log only: members fetch it on their next gap.
-    if (m) refan.enqueue(h, { seq: m.seq, env: m.env });
-  }
-
   const discovered = (): Array<RoomView & { urls: readonly string[] }> =>
     discoveredRooms(deps.directory(), core.rooms);
 
@@ -288,18 +279,12 @@ export function createRooms(deps: RoomsDeps): Rooms {
       const push = r.value;
       if (push.type === 'room.send') {
         const roomId = push.env.roomId;
-        const hosted = core.rooms.get(roomId);
-        // The room's last seq before this call tells a new message from a repeat without
-        // reaching into the host's dedupe: a new message takes the next seq (above it), a repeat
-        // of an id already sequenced is answered with its old seq (at most it). Read first,
-        // because sequencing moves it on.
-        const lastSeq = hosted && ctxOf(hosted).isHost ? ctxOf(hosted).seq : undefined;
         let answer: Record<string, unknown>;
-        let repeated: number | undefined;
+        let repeated = false;
         try {
-          const { seq } = host.sequence(from, push.env);
-          answer = { seq };
-          if (lastSeq !== undefined && seq <= lastSeq) repeated = seq;
+          const sequenced = host.sequence(from, push.env);
+          answer = { seq: sequenced.seq };
+          repeated = sequenced.repeated === true;
         } catch (err) {
           core.counters.refused++;
           const e = err instanceof AppError ? err : new AppError('ERR_INTERNAL', 'send failed');
@@ -308,10 +293,10 @@ export function createRooms(deps: RoomsDeps): Rooms {
         // A member repeats an id only when its message never came back: the fan-out that carried
         // it missed the sender (and maybe others whose link is up, who would not fetch it until
         // a later message left a gap), so it goes out once more.
-        if (repeated !== undefined && hosted) refanOut(hosted, repeated);
+        if (repeated) host.resend(roomId, answer.seq as number);
         // With room frames the batch that carries a new message is its acknowledgement (sent once
         // durable); refusals and repeats (nothing new to fan out) are answered one by one.
-        if (answer.seq !== undefined && repeated === undefined && deps.sessions.sendFrame) return;
+        if (answer.seq !== undefined && !repeated && deps.sessions.sendFrame) return;
         // Acknowledged only once recorded durably: an acked message survives a crash.
         void core
           .durable()
@@ -364,13 +349,11 @@ export function createRooms(deps: RoomsDeps): Rooms {
 
     stats() {
       const all = [...core.rooms.values()];
-      const hosting = host.stats();
       return {
         rooms: all.length,
         hosted: all.filter((h) => ctxOf(h).isHost).length,
         messages: all.reduce((n, h) => n + h.messages.length, 0),
-        sequenced: hosting.sequenced,
-        fanout: hosting.fanout + refan.deliveries(),
+        ...host.stats(),
         rotations: rotations.stats(),
         counters: { ...core.counters },
       };
