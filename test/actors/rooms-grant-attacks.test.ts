@@ -27,14 +27,27 @@ async function realGrant(host: InprocPeer, joiner: InprocPeer): Promise<Record<s
   return r.body as Record<string, unknown>;
 }
 
+/** A fresh in-process net with peers alice, bob and a third (`other`), links up. */
+async function threePeers(other: string): Promise<[InprocPeer, InprocPeer, InprocPeer]> {
+  net = createRoomsNet();
+  return [await net.add('alice'), await net.add('bob'), await net.add(other)];
+}
+
+/** A fresh net: alice hosts an open room `name`, bob is in it. */
+async function hostAndMember(name: string) {
+  net = createRoomsNet();
+  const a = await net.add('alice');
+  const b = await net.add('bob');
+  const room = await a.rooms.create({ name, policy: 'open' });
+  await b.rooms.join(room.roomId, {});
+  return { a, b, room };
+}
+
 const stateOf = (p: InprocPeer, roomId: string) => p.rooms.list().find((r) => r.roomId === roomId);
 
 describe('join grants', () => {
   it('a peer that is not the host cannot admit a pending member to the room', async () => {
-    net = createRoomsNet();
-    const a = await net.add('alice');
-    const b = await net.add('bob');
-    const m = await net.add('mallory');
+    const [a, b, m] = await threePeers('mallory');
     const room = await a.rooms.create({ name: 'gate', policy: 'approval' });
     expect((await b.rooms.join(room.roomId, {})).state).toBe('pending');
     const grant = await realGrant(m, b);
@@ -52,10 +65,7 @@ describe('join grants', () => {
   });
 
   it('a grant naming another room than the one joined is refused, and that room’s key is untouched', async () => {
-    net = createRoomsNet();
-    const a = await net.add('alice');
-    const b = await net.add('bob');
-    const m = await net.add('mallory');
+    const [a, b, m] = await threePeers('mallory');
     const room = await a.rooms.create({ name: 'den', policy: 'invite' });
     await b.rooms.join(room.roomId, { invite: (await a.rooms.invite(room.roomId)).code });
     const bait = await m.rooms.create({ name: 'bait', policy: 'open' });
@@ -95,10 +105,7 @@ describe('join grants', () => {
   });
 
   it('a member cannot re-join with a public key that is not its own', async () => {
-    net = createRoomsNet();
-    const a = await net.add('alice');
-    const b = await net.add('bob');
-    const c = await net.add('carol');
+    const [a, b, c] = await threePeers('carol');
     const room = await a.rooms.create({ name: 'keys', policy: 'open' });
     await b.rooms.join(room.roomId, {});
     const swapped = await b.request(
@@ -112,10 +119,7 @@ describe('join grants', () => {
 
 describe('membership changes', () => {
   it('leaving answers at once though a member is away (the rotation commits later)', async () => {
-    net = createRoomsNet();
-    const a = await net.add('alice');
-    const b = await net.add('bob');
-    const c = await net.add('carol');
+    const [a, b, c] = await threePeers('carol');
     const room = await a.rooms.create({ name: 'away', policy: 'open' });
     await b.rooms.join(room.roomId, {});
     await c.rooms.join(room.roomId, {});
@@ -128,22 +132,14 @@ describe('membership changes', () => {
   });
 
   it('a leave the host already took (answer lost) still leaves locally', async () => {
-    net = createRoomsNet();
-    const a = await net.add('alice');
-    const b = await net.add('bob');
-    const room = await a.rooms.create({ name: 'twice', policy: 'open' });
-    await b.rooms.join(room.roomId, {});
+    const { a, b, room } = await hostAndMember('twice');
     expect((await b.request(a, '/rooms/leave', { roomId: room.roomId })).status).toBe(200);
     await b.rooms.leave(room.roomId); // the host answers ERR_NOT_MEMBER now
     expect(stateOf(b, room.roomId)?.state).toBe('left');
   });
 
   it('a role change that cannot apply is refused, not reported as done', async () => {
-    net = createRoomsNet();
-    const a = await net.add('alice');
-    const b = await net.add('bob');
-    const room = await a.rooms.create({ name: 'roles', policy: 'open' });
-    await b.rooms.join(room.roomId, {});
+    const { a, b, room } = await hostAndMember('roles');
     await b.rooms.leave(room.roomId);
     expect(await codeOf(a.rooms.setRole(room.roomId, b.id, 'admin'))).toBe('ERR_NOT_FOUND');
     expect(await codeOf(a.rooms.setRole(room.roomId, a.id, 'member'))).toBe('ERR_FORBIDDEN');
