@@ -91,6 +91,7 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     }
     e.link?.close(1000, reason);
     if (e.pollTimer) clearInterval(e.pollTimer);
+    if (e.confirmTimer) clearTimeout(e.confirmTimer);
     e.session.close(reason);
   }
 
@@ -144,6 +145,7 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
       epoch: info.epoch,
       state: info.state,
       link: info.linkState,
+      pushes: info.pushes,
     };
   }
 
@@ -278,6 +280,7 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
         }),
         sessions: entries.size,
         linksUp: [...entries.values()].filter((e) => e.link?.isOpen === true).length,
+        pushes: delivery.stats().pushes,
       };
     },
     sessionView(peerId) {

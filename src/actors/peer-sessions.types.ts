@@ -10,7 +10,7 @@ import type { HandshakePort, SessionPort } from '../transport/http/peer-api.js';
 import type { Link } from '../transport/ws/peer-link.js';
 import type { RecordedOfferLike } from './handshake/replay-cache.js';
 import type { EstablishedSession, SpawnActor } from './handshake/types.js';
-import type { SessionInit } from './session/session-actor.js';
+import type { PushLosses, SessionInit } from './session/session-actor.js';
 import type { AppHandlers } from './session-delivery.js';
 
 export interface PeerSessionsInit {
@@ -69,6 +69,11 @@ export interface SessionView {
   readonly epoch: number;
   readonly state: string;
   readonly link: 'up' | 'down';
+  /**
+   * Push frames lost to a full poll queue (protocol §3.6): `dropped` by ours before the peer
+   * polled them, `missed` by the peer's before we did (as its poll answers say).
+   */
+  readonly pushes: PushLosses;
 }
 
 export interface PeerSessions {
@@ -101,6 +106,8 @@ export interface PeerSessions {
     handshakes: Array<{ role: string; result: string; count: number }>;
     sessions: number;
     linksUp: number;
+    /** Push frames lost to full poll queues, over all sessions since start (see `SessionView`). */
+    pushes: PushLosses;
   };
   /** Seed the handshake replay cache from recorded events (after a restart). */
   seedReplayCache(records: Iterable<RecordedOfferLike>): number;

@@ -16,7 +16,7 @@ import {
 import type { PortAnswer } from '../transport/http/peer-api.js';
 import { peerRequest } from '../transport/http/peer-client.js';
 import type { Link } from '../transport/ws/peer-link.js';
-import type { EstablishedSession } from './handshake/types.js';
+import type { Delivery, DeliveryHooks, Entry } from './session-delivery.types.js';
 import {
   ackOf,
   answerPoll,
@@ -24,34 +24,9 @@ import {
   enqueue,
   MAX_OUTBOX,
   readPollAnswer,
-  type QueuedFrame,
 } from './session/push-outbox.js';
-import type { Session } from './session/session-actor.js';
 
-export interface Entry {
-  readonly session: Session;
-  readonly material: Omit<EstablishedSession, 'chains'>;
-  /** Where to reach the peer (requester side only). */
-  readonly url: string | null;
-  link: Link | undefined;
-  readonly waiters: Map<number, (p: InnerPush) => void>;
-  /**
-   * Sealed push frames waiting for the requester to poll (responder side, link down), numbered;
-   * each stays until a poll acknowledges it (`push-outbox.ts`).
-   */
-  readonly outbox: QueuedFrame[];
-  /** Responder: the number of the last frame queued (0 or unset: none yet). */
-  lastQueued?: number;
-  /** Requester: the number of the last queued frame received by polling; the next poll acks it. */
-  lastPolled?: number;
-  /** Requester: the poll under way; polls run one after another. */
-  polling?: Promise<number> | undefined;
-  pollTimer: NodeJS.Timeout | undefined;
-  /** The re-key under way, if any (one at a time; callers join it). */
-  rekeying?: Promise<void> | undefined;
-  /** Responder: links opened for this session that have not proven it yet. */
-  unproven?: number;
-}
+export type { AppHandlers, Delivery, DeliveryHooks, Entry } from './session-delivery.types.js';
 
 /** The first frame a requester sends on a new link: a sealed push that proves the session. */
 const LINK_HELLO = 'link.hello';
@@ -69,38 +44,10 @@ function errorAnswer(err: unknown): PortAnswer {
   return { ok: false, code: 'ERR_INVALID_MESSAGE', detail: 'request could not be processed' };
 }
 
-/** What the application layer (rooms) does with a peer's requests and pushes. */
-export interface AppHandlers {
-  /** Answer a sealed request whose path the session layer does not own; undefined → 404. */
-  request?(peerId: string, inner: InnerRequest): Promise<InnerResponse> | undefined;
-  /** A push frame whose type the session layer does not own. */
-  push?(peerId: string, inner: InnerPush): void;
-  /** A frame on the link that is not sealed for the session (its first byte names it). */
-  frame?(peerId: string, frame: Buffer): void;
-}
-
-export interface DeliveryHooks {
-  /** Whether this entry is still the registered session (not retired). */
-  isCurrent(entry: Entry): boolean;
-  retire(sid: string, reason: string): void;
-  readonly app: AppHandlers;
-}
-
-export interface Delivery {
-  /** Responder: a link the requester opened, attached once its first frame proves the session. */
-  attachWhenProven(entry: Entry, link: Link): void;
-  /** Requester: attach the link it opened and send the proof. */
-  attachAndProve(entry: Entry, link: Link): void;
-  deliver(entry: Entry, inner: InnerPush): Promise<'link' | 'request' | 'queued'>;
-  poll(entry: Entry): Promise<number>;
-  schedulePoll(entry: Entry): void;
-  sendSealed(entry: Entry, inner: InnerRequest): Promise<InnerResponse>;
-  rekeyIfDue(entry: Entry): Promise<void>;
-  /** Open a sealed request from the peer, act on it, and seal the answer. */
-  answer(entry: Entry, body: unknown): Promise<PortAnswer>;
-}
-
 export function createDelivery(hooks: DeliveryHooks): Delivery {
+  /** Frames lost to full poll queues, every session included (retired ones too). */
+  const totals = { dropped: 0, missed: 0 };
+
   function handlePush(entry: Entry, frame: Buffer): void {
     if (frame[0] !== PUSH_FRAME_VERSION) {
       // Application frames that carry their own authentication (room batches, host-signed).
@@ -153,7 +100,13 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
       return 'request';
     }
     assertPollable(encodeInnerPush(inner).length);
-    entry.lastQueued = enqueue(entry.outbox, entry.lastQueued ?? 0, entry.session.sealPush(inner));
+    const queued = enqueue(entry.outbox, entry.lastQueued ?? 0, entry.session.sealPush(inner));
+    entry.lastQueued = queued.n;
+    if (queued.dropped > 0) {
+      // The requester polls too slowly: counted, logged (rate-limited) and told in the next answer.
+      totals.dropped += queued.dropped;
+      entry.session.pushesDropped(queued.dropped);
+    }
     return 'queued';
   }
 
@@ -184,17 +137,30 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
 
   async function pollRounds(entry: Entry): Promise<number> {
     let delivered = 0;
-    for (let round = 0; round < MAX_POLL_ROUNDS; round++) {
-      const ack = entry.lastPolled ?? 0;
-      const r = await sendSealed(entry, { method: 'POST', path: '/poll', body: { ack } });
-      const read = r.status === 200 ? readPollAnswer(r.body, ack) : undefined;
-      if (read === undefined) break;
-      entry.lastPolled = read.last;
-      for (const frame of read.frames) handlePush(entry, frame);
-      delivered += read.frames.length;
-      if (!read.more) break;
+    try {
+      for (let round = 0; round < MAX_POLL_ROUNDS; round++) {
+        const ack = entry.lastPolled ?? 0;
+        const r = await sendSealed(entry, { method: 'POST', path: '/poll', body: { ack } });
+        const read = r.status === 200 ? readPollAnswer(r.body, ack) : undefined;
+        if (read === undefined) break;
+        entry.lastPolled = read.last;
+        noteMissed(entry, read.dropped);
+        for (const frame of read.frames) handlePush(entry, frame);
+        delivered += read.frames.length;
+        if (!read.more) break;
+      }
+    } finally {
+      entry.session.flushPushReports();
     }
     return delivered;
+  }
+
+  /** The responder's running total of frames it dropped for us: record what is new in it. */
+  function noteMissed(entry: Entry, peerTotal: number | undefined): void {
+    const missed = (peerTotal ?? 0) - entry.session.info().pushes.missed;
+    if (missed <= 0) return;
+    totals.missed += missed;
+    entry.session.pushesMissed(missed);
   }
 
   /**
@@ -310,6 +276,7 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
   function rekeyIfDue(entry: Entry): Promise<void> {
     if (entry.rekeying) return entry.rekeying;
     if (!entry.session.needsRekey()) return Promise.resolve();
+    entry.isConfirmWanted = false;
     entry.rekeying = (async () => {
       try {
         let next = entry.session.startRekey();
@@ -319,6 +286,7 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
         }
       } finally {
         entry.rekeying = undefined;
+        if (entry.isConfirmWanted) armConfirmTimer(entry);
       }
     })();
     return entry.rekeying;
@@ -327,10 +295,28 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
   /**
    * Traffic that rides only the link still wears the chains out: the requester re-keys (by
    * sealed request) as soon as the session is due, without waiting for a request of its own.
+   * Pushes that come while our confirmation is owed but held back (by its backoff, or because
+   * one is on its way) are answered by one re-send when the wait is over, not one each.
    */
   function rekeyInBackground(entry: Entry): void {
-    if (entry.url === null || entry.rekeying || !entry.session.needsRekey()) return;
-    void rekeyIfDue(entry).catch(() => undefined);
+    if (entry.url === null) return;
+    if (!entry.rekeying && entry.session.needsRekey()) {
+      void rekeyIfDue(entry).catch(() => undefined);
+    } else if (entry.session.confirmDueIn() !== undefined) {
+      entry.isConfirmWanted = true;
+      armConfirmTimer(entry);
+    }
+  }
+
+  /** Re-send the owed confirmation, wanted meanwhile, once its backoff allows (protocol §4.2). */
+  function armConfirmTimer(entry: Entry): void {
+    const wait = entry.session.confirmDueIn();
+    if (entry.rekeying || entry.confirmTimer !== undefined || wait === undefined) return;
+    entry.confirmTimer = setTimeout(() => {
+      entry.confirmTimer = undefined;
+      if (entry.isConfirmWanted && hooks.isCurrent(entry)) rekeyInBackground(entry);
+    }, wait);
+    entry.confirmTimer.unref();
   }
 
   async function answer(entry: Entry, body: unknown): Promise<PortAnswer> {
@@ -346,7 +332,12 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
         reply = { status: 202, body: {} };
       } else if (opened.inner.path === '/poll') {
         const ack = ackOf(opened.inner.body);
-        reply = { status: 200, body: answerPoll(entry.outbox, entry.lastQueued ?? 0, ack) };
+        const { dropped } = entry.session.info().pushes;
+        entry.session.flushPushReports();
+        reply = {
+          status: 200,
+          body: answerPoll(entry.outbox, entry.lastQueued ?? 0, ack, dropped),
+        };
       } else {
         try {
           reply = await hooks.app.request?.(entry.material.peerId, opened.inner);
@@ -372,5 +363,6 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
     sendSealed,
     rekeyIfDue,
     answer,
+    stats: () => ({ pushes: { ...totals } }),
   };
 }

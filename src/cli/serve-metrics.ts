@@ -99,6 +99,18 @@ const FAMILIES: readonly MetricFamily[] = [
       one(s.sessionStats.linksUp),
     ),
   (s) =>
+    counter(
+      'conclave_session_pushes_dropped_total',
+      "Push frames this peer's poll queues dropped before the polling peer acknowledged them.",
+      one(s.sessionStats.pushes.dropped),
+    ),
+  (s) =>
+    counter(
+      'conclave_session_pushes_missed_total',
+      'Push frames meant for this peer that the peers it polls said they dropped.',
+      one(s.sessionStats.pushes.missed),
+    ),
+  (s) =>
     gauge('conclave_peers_known', 'Peers discovery knows now.', one(s.runtime.knownPeers().length)),
   (s) => {
     const pins = Object.values(s.runtime.pins());

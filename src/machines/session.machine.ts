@@ -1,7 +1,8 @@
 /**
  * The lifecycle of one session after its handshake, as the event log sees it: which epoch seals
  * its traffic, when a re-key is due, started, completed or abandoned, when a superseded epoch's
- * keys were wiped, decryption failures by reason, the push link, idle expiry and close.
+ * keys were wiped, decryption failures by reason, the push link, push frames lost to a full poll
+ * queue (ours: `push.dropped`; the peer's, as it tells us: `push.missed`), idle expiry and close.
  *
  * Only meaningful changes are events. Single sealed messages are not: the session actor counts
  * them and reports counters in `activity` events, at most once per report interval and whenever
@@ -54,6 +55,10 @@ export interface SessionContext extends SessionInput {
   readonly epochMessages: number;
   readonly lastActivityAt: string;
   readonly failures: Readonly<Record<SessionFailureReason, number>>;
+  /** Push frames our poll queue dropped before the peer acknowledged them (protocol §3.6). */
+  readonly droppedPushes: number;
+  /** Push frames the peer says its poll queue dropped before we acknowledged them. */
+  readonly missedPushes: number;
   readonly linkState: LinkState;
   /** The epoch a started re-key moves to, while one is under way. */
   readonly rekeyEpoch: number | null;
@@ -89,6 +94,10 @@ export type SessionEvent =
       count: number;
       at: string;
     }
+  /** Our poll queue dropped `count` frames since the last report (reports are rate-limited). */
+  | { type: 'push.dropped'; count: number; at: string }
+  /** The peer's poll answers say it dropped `count` more frames for us since the last report. */
+  | { type: 'push.missed'; count: number; at: string }
   | { type: 'link.up'; at: string }
   | { type: 'link.down'; at: string }
   | { type: 'session.close'; reason: string; at: string };
@@ -157,6 +166,12 @@ export const sessionMachine = setup({
         failures: { ...context.failures, [e.reason]: context.failures[e.reason] + e.count },
       };
     }),
+    countDropped: assign(({ context, event }) => ({
+      droppedPushes: context.droppedPushes + (event as EventOf<'push.dropped'>).count,
+    })),
+    countMissed: assign(({ context, event }) => ({
+      missedPushes: context.missedPushes + (event as EventOf<'push.missed'>).count,
+    })),
     linkUp: assign({ linkState: 'up' as const }),
     linkDown: assign({ linkState: 'down' as const }),
     assignClose: assign(({ event }) => {
@@ -173,6 +188,8 @@ export const sessionMachine = setup({
     epochMessages: 0,
     lastActivityAt: input.startedAt,
     failures: { 'decrypt-failed': 0, replayed: 0, 'unknown-epoch': 0 },
+    droppedPushes: 0,
+    missedPushes: 0,
     linkState: 'down',
     rekeyEpoch: null,
     graceEpoch: null,
@@ -186,6 +203,8 @@ export const sessionMachine = setup({
       on: {
         'session.close': { target: 'closed', actions: 'assignClose' },
         'decrypt.failed': { actions: 'countFailure' },
+        'push.dropped': { actions: 'countDropped' },
+        'push.missed': { actions: 'countMissed' },
         'link.up': { guard: 'isLinkDown', actions: 'linkUp' },
         'link.down': { guard: 'isLinkUp', actions: 'linkDown' },
         'epoch.retired': { guard: 'isGraceEpoch', actions: 'clearGrace' },

@@ -3,11 +3,7 @@
  * the requester's polls, however many and however large they are (protocol §3.6).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createActor } from 'xstate';
-import { createPeerSessions } from '../../src/actors/peer-sessions.js';
-import { generateIdentity } from '../../src/crypto/index.js';
-import type { InnerPush } from '../../src/protocol/sealed.codec.js';
-import { serveSessions } from '../support/session-api.js';
+import { linklessPeer } from '../support/session-api.js';
 import { until } from './session/delivery-pair.js';
 
 let stops: Array<() => unknown> = [];
@@ -17,32 +13,10 @@ afterEach(async () => {
   for (const stop of pending) await stop();
 });
 
-/** A peer without links that records the pushes it gets. */
-async function linklessPeer(name: string) {
-  const identity = await generateIdentity('ed25519');
-  const pushes: InnerPush[] = [];
-  const sessions = createPeerSessions(
-    { identity, links: false },
-    {
-      spawnActor: (machine, input) => createActor(machine, { input }).start() as never,
-      pinState: () => 'none',
-      onEstablished: () => undefined,
-      onSecurityAlert: () => undefined,
-      app: { push: (_from, inner) => void pushes.push(inner) },
-    },
-  );
-  const api = await serveSessions(name, identity, sessions);
-  stops.push(
-    () => api.close(),
-    () => sessions.close(),
-  );
-  return { id: identity.fingerprint, sessions, pushes, url: api.url };
-}
-
 describe('queued pushes to a requester that polls', () => {
   it('all arrive, once, within two poll periods, when they exceed one poll answer', async () => {
-    const a = await linklessPeer('a');
-    const b = await linklessPeer('b');
+    const a = await linklessPeer('a', stops);
+    const b = await linklessPeer('b', stops);
     expect(await a.sessions.connect({ url: b.url, expectedPeerId: b.id })).toMatchObject({
       link: 'down',
     });

@@ -32,6 +32,7 @@ function deps() {
       ],
       sessions: 2,
       linksUp: 1,
+      pushes: { dropped: 3, missed: 5 },
     }),
   } as unknown as PeerSessions;
   const discovery = {
@@ -68,6 +69,13 @@ describe('collectMetrics', () => {
     expect(text).toContain('# TYPE conclave_log_append_seconds histogram');
     expect(text).toContain('conclave_log_append_seconds_bucket{le="0.001"} 2');
     expect(text).toContain('conclave_log_append_seconds_count 2');
+  });
+
+  it("reports push frames lost to full poll queues, ours and the peers'", () => {
+    const text = collectMetrics(deps());
+    expect(text).toContain('# TYPE conclave_session_pushes_dropped_total counter');
+    expect(text).toContain('conclave_session_pushes_dropped_total 3');
+    expect(text).toContain('conclave_session_pushes_missed_total 5');
   });
 
   it('takes a new family in one line', () => {

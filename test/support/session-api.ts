@@ -5,8 +5,11 @@
  * @example
  * const { url, close } = await serveSessions('a', identity, sessions, { links: true });
  */
-import { exportPublicKey, type Identity } from '../../src/crypto/index.js';
+import { createActor } from 'xstate';
+import { createPeerSessions } from '../../src/actors/peer-sessions.js';
+import { exportPublicKey, generateIdentity, type Identity } from '../../src/crypto/index.js';
 import type { PeerSessions } from '../../src/actors/peer-sessions.types.js';
+import type { InnerPush } from '../../src/protocol/sealed.codec.js';
 import { listenHttp } from '../../src/transport/http/http-server.js';
 import { createPeerApi } from '../../src/transport/http/peer-api.js';
 import { attachLinkServer } from '../../src/transport/ws/peer-link.js';
@@ -48,4 +51,33 @@ export async function serveSessions(
       await api.close(100);
     },
   };
+}
+
+/**
+ * A peer without push links, served on loopback, that records the pushes it gets: its stops go
+ * into `stops` (run them in reverse after each test).
+ *
+ * @example
+ * const a = await linklessPeer('a', stops);
+ * await a.sessions.connect({ url: b.url, expectedPeerId: b.id });
+ */
+export async function linklessPeer(name: string, stops: Array<() => unknown>) {
+  const identity = await generateIdentity('ed25519');
+  const pushes: InnerPush[] = [];
+  const sessions = createPeerSessions(
+    { identity, links: false },
+    {
+      spawnActor: (machine, input) => createActor(machine, { input }).start() as never,
+      pinState: () => 'none',
+      onEstablished: () => undefined,
+      onSecurityAlert: () => undefined,
+      app: { push: (_from, inner) => void pushes.push(inner) },
+    },
+  );
+  const api = await serveSessions(name, identity, sessions);
+  stops.push(
+    () => api.close(),
+    () => sessions.close(),
+  );
+  return { id: identity.fingerprint, sessions, pushes, url: api.url };
 }

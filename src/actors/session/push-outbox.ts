@@ -3,7 +3,9 @@
  * numbered; the requester's sealed `POST /poll {ack}` acknowledges the last number it received and
  * is answered with as many of the following frames as fit one sealed answer, `more` when others
  * wait. A frame leaves the queue only once acknowledged, so an answer lost on the way is sent again;
- * the numbers let the requester drop a frame it already has. Pure: no I/O, no clock.
+ * the numbers let the requester drop a frame it already has. A queue past `MAX_OUTBOX` drops its
+ * oldest frames: `enqueue` says how many, and answers carry the session's running total as
+ * `dropped`, so the requester learns what it missed. Pure: no I/O, no clock.
  */
 import { AppError } from '../../errors.js';
 import {
@@ -23,7 +25,8 @@ export const MAX_OUTBOX = 256;
 
 /**
  * Room for the rest of the answer's inner JSON:
- * `{"status":200,"body":{"frames":[…],"first":<n>,"more":false}}` is under 80 bytes.
+ * `{"status":200,"body":{"frames":[…],"first":<n>,"more":false,"dropped":<n>}}` is at most 100
+ * bytes (both numbers safe integers).
  */
 const ANSWER_OVERHEAD = 128;
 /** Bytes of base64url text (plus quotes and comma) one poll answer may carry. */
@@ -36,13 +39,24 @@ export const MAX_POLLED_FRAME_BYTES = Math.floor(((POLL_BUDGET - 3) * 3) / 4);
 export const MAX_POLLED_PUSH_BYTES =
   MAX_POLLED_FRAME_BYTES - PUSH_HEADER_LENGTH - SEALED_TAG_LENGTH;
 
-/** The body of a poll answer. `first` and `more` are absent from peers older than §3.6's acks. */
+/**
+ * The body of a poll answer. `first` and `more` are absent from peers older than §3.6's acks,
+ * `dropped` from peers older than its drop count (and whenever nothing was dropped).
+ */
 export interface PollAnswer {
   readonly frames: string[];
   /** The number of `frames[0]` (or of the next frame to come, when there are none). */
   readonly first: number;
   /** More frames wait: poll again at once. */
   readonly more: boolean;
+  /** Frames this session's queue dropped, unacknowledged, since it began (only when > 0). */
+  readonly dropped?: number;
+}
+
+/** What `enqueue` did: the frame's number, and how many of the oldest frames made room for it. */
+export interface Enqueued {
+  readonly n: number;
+  readonly dropped: number;
 }
 
 /**
@@ -59,16 +73,17 @@ export function assertPollable(pushBytes: number): void {
   }
 }
 
-/** Queue a frame under the next number; returns that number. Drops the oldest beyond the cap. */
-export function enqueue(outbox: QueuedFrame[], lastNumber: number, frame: Buffer): number {
+/** Queue a frame under the next number. Drops the oldest beyond the cap, and says how many. */
+export function enqueue(outbox: QueuedFrame[], lastNumber: number, frame: Buffer): Enqueued {
   // Checked before sealing (`assertPollable`); a frame no answer can carry would block the queue.
   if (frame.length > MAX_POLLED_FRAME_BYTES) {
     throw new AppError('ERR_BODY_TOO_LARGE', 'push frame too large to wait for a poll');
   }
   const n = lastNumber + 1;
   outbox.push({ n, frame });
-  if (outbox.length > MAX_OUTBOX) outbox.shift();
-  return n;
+  const dropped = Math.max(0, outbox.length - MAX_OUTBOX);
+  outbox.splice(0, dropped);
+  return { n, dropped };
 }
 
 /**
@@ -76,11 +91,13 @@ export function enqueue(outbox: QueuedFrame[], lastNumber: number, frame: Buffer
  * the oldest frames that fit the budget are sent and stay queued until a later poll acknowledges
  * them. A poll without `ack` comes from a peer that never acknowledges: what it is sent is removed
  * at once (its old at-most-once behaviour, but no longer more than one answer can carry).
+ * `dropped` is the session's running total of frames the queue dropped (0: left out).
  */
 export function answerPoll(
   outbox: QueuedFrame[],
   lastNumber: number,
   ack: number | undefined,
+  dropped = 0,
 ): PollAnswer {
   if (ack !== undefined) {
     let acked = 0;
@@ -97,13 +114,17 @@ export function answerPoll(
   }
   const first = outbox[0]?.n ?? lastNumber + 1;
   if (ack === undefined) outbox.splice(0, frames.length);
-  return { frames, first, more: outbox.length > (ack === undefined ? 0 : frames.length) };
+  const more = outbox.length > (ack === undefined ? 0 : frames.length);
+  return { frames, first, more, ...(dropped > 0 ? { dropped } : {}) };
 }
+
+const isCount = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 /** The `ack` of a poll request body, if it carries a valid one. */
 export function ackOf(body: unknown): number | undefined {
   const ack = (body as { ack?: unknown } | undefined)?.ack;
-  return typeof ack === 'number' && Number.isSafeInteger(ack) && ack >= 0 ? ack : undefined;
+  return isCount(ack) ? ack : undefined;
 }
 
 /** What the requester does with a poll answer: the frames it has not had, and what to ack next. */
@@ -112,6 +133,8 @@ export interface ReadAnswer {
   /** The number to acknowledge in the next poll. */
   readonly last: number;
   readonly more: boolean;
+  /** The responder's running total of frames it dropped for us, when it says (§3.6). */
+  readonly dropped?: number;
 }
 
 /**
@@ -119,7 +142,8 @@ export interface ReadAnswer {
  * before and are skipped. An answer without numbers (an older responder) is taken whole.
  */
 export function readPollAnswer(body: unknown, last: number): ReadAnswer | undefined {
-  const b = body as { frames?: unknown; first?: unknown; more?: unknown } | undefined;
+  const b = body as
+    { frames?: unknown; first?: unknown; more?: unknown; dropped?: unknown } | undefined;
   if (!Array.isArray(b?.frames)) return undefined;
   const raw = b.frames.slice(0, MAX_OUTBOX);
   const first = typeof b.first === 'number' && Number.isSafeInteger(b.first) ? b.first : undefined;
@@ -131,5 +155,10 @@ export function readPollAnswer(body: unknown, last: number): ReadAnswer | undefi
   });
   const next =
     first === undefined || raw.length === 0 ? last : Math.max(last, first + raw.length - 1);
-  return { frames, last: next, more: b.more === true };
+  return {
+    frames,
+    last: next,
+    more: b.more === true,
+    ...(isCount(b.dropped) ? { dropped: b.dropped } : {}),
+  };
 }

@@ -4,7 +4,9 @@
  * stays out of the machine: this wrapper counts and reports counters in `activity` events, at most
  * once per `activityReportMs` and whenever the epoch count reaches a multiple of the re-key
  * threshold; decryption failures are reported at most once per reason per `failureReportMs`, with
- * the count since the last report. Everything is synchronous, so concurrent requests are safe.
+ * the count since the last report, and push frames lost to a full poll queue likewise (once per
+ * `dropReportMs`, and after each poll). An owed re-key confirmation is re-sent with backoff
+ * (`confirm-backoff.ts`). Everything is synchronous, so concurrent requests are safe.
  *
  * @example
  * const session = createSession(material, { spawnActor, now: () => new Date() });
@@ -17,101 +19,28 @@
  *     if (confirm) await post(sid, session.sealRequest(confirm)); }
  * }
  */
-import type { ActorRefFrom } from 'xstate';
-import type { X25519KeyPair } from '../../crypto/index.js';
 import { AppError } from '../../errors.js';
-import type { InnerPush, InnerRequest, InnerResponse } from '../../protocol/sealed.codec.js';
 import {
   REKEY_DUE_STATE,
-  type LinkState,
   type SessionEvent,
   type SessionFailureReason,
-  type SessionInput,
-  type SessionMachine,
   sessionMachine,
 } from '../../machines/session.machine.js';
-import {
-  createSessionCrypto,
-  type OpenedRequest,
-  type SealedRef,
-  type SessionCrypto,
-  type SessionCryptoStats,
-} from './session-crypto.js';
-import type { SessionMaterial, SessionRole } from './session-material.js';
-import type { SealedEnvelope } from '../../protocol/sealed.codec.js';
+import { confirmDueIn, confirmResent, type ConfirmBackoff } from './confirm-backoff.js';
+import { createReportTally } from './report-tally.js';
+import type { PushLosses, Session, SessionDeps, SessionInit } from './session-actor.types.js';
+import { createSessionCrypto, type SessionCrypto } from './session-crypto.js';
+import type { SessionMaterial } from './session-material.js';
 
 export type { OpenedRequest, SealedRef } from './session-crypto.js';
-
-export type SessionActorRef = ActorRefFrom<SessionMachine>;
-
-export interface SessionDeps {
-  /** Start the session machine where it is recorded (a child of the peer actor, in the runtime). */
-  readonly spawnActor: (machine: SessionMachine, input: SessionInput) => SessionActorRef;
-  readonly now: () => Date;
-  /** Ephemeral X25519 keys for re-keying (default: fresh from node:crypto); for tests. */
-  readonly generateEphemeral?: () => X25519KeyPair;
-}
-
-export interface SessionInit {
-  /** Idle time after which the session expires (default 15 min). */
-  readonly idleTimeoutMs?: number;
-  /** Messages per epoch before the requester re-keys (default 1000; responder: twice). */
-  readonly rekeyAfterMessages?: number;
-  /** Epoch age before the requester re-keys (default 10 min; responder: twice). */
-  readonly rekeyAfterMs?: number;
-  /** A started re-key not completed within this is due again (default 30 s). */
-  readonly rekeyTimeoutMs?: number;
-  /** Superseded epochs keep receiving keys this long (default 30 s). */
-  readonly graceMs?: number;
-  /** Most frequent `activity` report by time (default 60 s). */
-  readonly activityReportMs?: number;
-  /** Most frequent `decrypt.failed` report per reason (default 1 s). */
-  readonly failureReportMs?: number;
-  /** Hard cap of messages per sending chain per epoch (default 65 536). */
-  readonly maxMessagesPerEpoch?: number;
-  readonly maxInFlight?: number;
-}
-
-export interface SessionInfo {
-  readonly sid: string;
-  readonly peerId: string;
-  readonly role: SessionRole;
-  /** Machine state, e.g. `{"active":{"keys":"current","idle":"watching"}}` or `closed`. */
-  readonly state: string;
-  readonly isOpen: boolean;
-  readonly epoch: number;
-  readonly keyId: string;
-  readonly requestCount: number;
-  readonly linkState: LinkState;
-  readonly stats: SessionCryptoStats;
-}
-
-export interface Session {
-  readonly sid: string;
-  readonly peerId: string;
-  readonly actor: SessionActorRef;
-  sealRequest(inner: InnerRequest): SealedEnvelope;
-  openRequest(envelope: unknown): OpenedRequest;
-  sealResponse(request: SealedRef, inner: InnerResponse): SealedEnvelope;
-  openResponse(request: SealedRef, envelope: unknown): InnerResponse;
-  cancelResponse(request: SealedRef): void;
-  sealPush(inner: InnerPush): Buffer;
-  openPush(frame: Uint8Array): InnerPush;
-  /** True when this side should call `startRekey` now (also while our confirmation is owed). */
-  needsRekey(): boolean;
-  /**
-   * The inner `rekey` request to seal and send — or the owed `rekey.confirm` of our last re-key,
-   * until the peer is seen on its epoch — or `undefined` while the peer's re-key is under way.
-   */
-  startRekey(): InnerRequest | undefined;
-  /** Answer an opened request to `REKEY_PATH` (seal the result with `sealResponse`). */
-  handleRekey(request: OpenedRequest): InnerResponse;
-  /** Apply the response to our `rekey`; returns the confirmation request to seal and send. */
-  completeRekey(response: InnerResponse): InnerRequest | undefined;
-  setLink(state: LinkState): void;
-  close(reason: string): void;
-  info(): SessionInfo;
-}
+export type {
+  PushLosses,
+  Session,
+  SessionActorRef,
+  SessionDeps,
+  SessionInfo,
+  SessionInit,
+} from './session-actor.types.js';
 
 const DEFAULTS = {
   idleTimeoutMs: 15 * 60_000,
@@ -120,6 +49,7 @@ const DEFAULTS = {
   rekeyTimeoutMs: 30_000,
   activityReportMs: 60_000,
   failureReportMs: 1_000,
+  dropReportMs: 1_000,
 } as const;
 
 interface FailureTally {
@@ -149,6 +79,11 @@ export function createSession(
   const tallies = new Map<SessionFailureReason, FailureTally>();
   let isOpen = true;
   let lastReport = { at: Number.NEGATIVE_INFINITY, epoch: 0, messages: 0 };
+  const pushTallies = {
+    dropped: createReportTally(config.dropReportMs),
+    missed: createReportTally(config.dropReportMs),
+  };
+  let confirmBackoff: ConfirmBackoff | undefined;
   // The crypto observer is wired before the actor exists; it stays silent until first use.
   let send: (event: SessionEvent) => void = () => undefined;
 
@@ -218,6 +153,29 @@ export function createSession(
     subscription.unsubscribe();
   }
 
+  function reportPushes(kind: keyof PushLosses, count: number, at: number): void {
+    if (count === 0) return;
+    send({ type: kind === 'dropped' ? 'push.dropped' : 'push.missed', count, at: iso(at) });
+  }
+
+  function countPushes(kind: keyof PushLosses, count: number): void {
+    if (!isOpen || !Number.isSafeInteger(count) || count <= 0) return;
+    const at = nowMs();
+    reportPushes(kind, pushTallies[kind].add(count, at), at);
+  }
+
+  function flushPushes(at: number): void {
+    for (const kind of ['dropped', 'missed'] as const) {
+      reportPushes(kind, pushTallies[kind].flush(at), at);
+    }
+  }
+
+  /** While our confirmation is owed, ms until it may be re-sent; otherwise undefined. */
+  function owedConfirmIn(): number | undefined {
+    if (!isOpen || crypto.rekey.state !== 'confirming') return undefined;
+    return confirmDueIn(confirmBackoff, crypto.epoch, nowMs());
+  }
+
   function flushFailures(at: number): void {
     for (const [reason, t] of tallies) {
       if (t.unreported === 0) continue;
@@ -276,7 +234,7 @@ export function createSession(
     needsRekey() {
       if (!isOpen) return false;
       const state = crypto.rekey.state;
-      if (state === 'confirming') return true;
+      if (state === 'confirming') return owedConfirmIn() === 0;
       if (state === 'awaiting-confirmation') return false;
       return actor.getSnapshot().matches(REKEY_DUE_STATE);
     },
@@ -284,7 +242,11 @@ export function createSession(
       if (!isOpen) throw new AppError('ERR_UNKNOWN_SESSION', 'session is closed');
       const started = crypto.rekey.start();
       if (started === undefined) return undefined;
-      if (started.isConfirm) return started.request; // the re-key itself is recorded as completed
+      if (started.isConfirm) {
+        // The re-key itself is recorded as completed; this re-send only moves the backoff on.
+        confirmBackoff = confirmResent(confirmBackoff, started.epoch, nowMs());
+        return started.request;
+      }
       send({ type: 'rekey.started', epoch: started.epoch, initiator: 'self', at: iso(nowMs()) });
       return started.request;
     },
@@ -313,14 +275,21 @@ export function createSession(
       }
       return done.confirm;
     },
+    confirmDueIn: owedConfirmIn,
     setLink(state) {
       if (!isOpen) return;
       send({ type: state === 'up' ? 'link.up' : 'link.down', at: iso(nowMs()) });
+    },
+    pushesDropped: (count) => countPushes('dropped', count),
+    pushesMissed: (count) => countPushes('missed', count),
+    flushPushReports() {
+      if (isOpen) flushPushes(nowMs());
     },
     close(reason) {
       if (!isOpen) return;
       const at = nowMs();
       flushFailures(at);
+      flushPushes(at);
       send({ type: 'session.close', reason, at: iso(at) });
       shutDown();
     },
@@ -339,6 +308,7 @@ export function createSession(
         requestCount: requestCount(),
         linkState: snapshot.context.linkState,
         stats: crypto.stats(),
+        pushes: { dropped: pushTallies.dropped.total, missed: pushTallies.missed.total },
       };
     },
   };

@@ -7,6 +7,7 @@
 import { Subject } from 'rxjs';
 import { createDelivery, type Delivery, type Entry } from '../../../src/actors/session-delivery.js';
 import type { Session, SessionInit } from '../../../src/actors/session/session-actor.js';
+import type { NewEvent } from '../../../src/store/event-store.js';
 import type { InnerPush } from '../../../src/protocol/sealed.codec.js';
 import { listenHttp } from '../../../src/transport/http/http-server.js';
 import { createPeerApi, type PortAnswer } from '../../../src/transport/http/peer-api.js';
@@ -31,6 +32,8 @@ export interface DeliveryPair {
   readonly fates: Fate[];
   /** Sealed requests that reached the responder. */
   readonly reached: { count: number };
+  /** Everything both sessions' recorders wrote, per stream. */
+  readonly records: ReadonlyArray<{ stream: string; event: NewEvent }>;
   /** Join both sides by an in-memory link (the requester proves it, as over WebSocket). */
   connectLink(): void;
   close(): Promise<void>;
@@ -94,7 +97,7 @@ function side(session: Session, url: string | null, isCurrent: () => boolean): S
 /** A requester and a responder over one fake handshake, the responder served on loopback. */
 export async function deliveryPair(init: SessionInit = {}): Promise<DeliveryPair> {
   const clock = fakeClock();
-  const { a, b } = sessionPair({ idleTimeoutMs: 3_600_000, ...init }, clock);
+  const { a, b, records } = sessionPair({ idleTimeoutMs: 3_600_000, ...init }, clock);
   let isOpen = true;
   const fates: Fate[] = [];
   const reached = { count: 0 };
@@ -131,6 +134,7 @@ export async function deliveryPair(init: SessionInit = {}): Promise<DeliveryPair
     clock,
     fates,
     reached,
+    records,
     connectLink() {
       const [toResponder, toRequester] = linkPair();
       responder.delivery.attachWhenProven(responder.entry, toRequester);
@@ -140,6 +144,7 @@ export async function deliveryPair(init: SessionInit = {}): Promise<DeliveryPair
       isOpen = false;
       for (const s of [requester, responder]) {
         if (s.entry.pollTimer) clearInterval(s.entry.pollTimer);
+        if (s.entry.confirmTimer) clearTimeout(s.entry.confirmTimer);
         s.entry.link?.close();
         s.entry.session.close('test over');
       }

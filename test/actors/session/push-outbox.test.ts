@@ -12,7 +12,7 @@ import { encodeInnerResponse, MAX_INNER_BYTES } from '../../../src/protocol/seal
 function queued(sizes: readonly number[]): { outbox: QueuedFrame[]; last: number } {
   const outbox: QueuedFrame[] = [];
   let last = 0;
-  sizes.forEach((size, i) => (last = enqueue(outbox, last, Buffer.alloc(size, i))));
+  sizes.forEach((size, i) => (last = enqueue(outbox, last, Buffer.alloc(size, i)).n));
   return { outbox, last };
 }
 
