@@ -2,7 +2,13 @@
  * Pure functions over a room machine's context: its empty value, the public room facts it holds,
  * and the join rule that both the machine's guards and the runtime (for error codes) apply.
  */
-import type { RoomContext, RoomInfo, RoomInput, RoomPolicy } from './room.types.js';
+import {
+  PENDING_TTL_MS,
+  type RoomContext,
+  type RoomInfo,
+  type RoomInput,
+  type RoomPolicy,
+} from './room.types.js';
 
 /** Why a join is refused, or null when it is allowed. Shared with the runtime for error codes. */
 export function joinRefusal(
@@ -24,6 +30,20 @@ export function joinRefusal(
   if (via === 'owner') return Object.keys(ctx.members).length === 0 ? null : 'policy';
   if (via === 'approval') return null;
   return via === ctx.policy ? null : 'policy';
+}
+
+/** Whether `peerId`'s join request is pending and older than `PENDING_TTL_MS` at `at`. */
+export function isRequestExpired(ctx: RoomContext, peerId: string, at: string): boolean {
+  const p = ctx.pending[peerId];
+  return p !== undefined && Date.parse(p.joinedAt) + PENDING_TTL_MS <= Date.parse(at);
+}
+
+/** Peer ids of the join requests expired at `at`, oldest first. */
+export function expiredRequests(ctx: RoomContext, at: string): string[] {
+  return Object.values(ctx.pending)
+    .filter((p) => isRequestExpired(ctx, p.peerId, at))
+    .sort((a, b) => Date.parse(a.joinedAt) - Date.parse(b.joinedAt))
+    .map((p) => p.peerId);
 }
 
 /** `rec` without `key` (a new record; `rec` is left as it is). */

@@ -12,7 +12,13 @@
  * from its stream), and the `boot` state moves to the recorded state at once.
  */
 import { assign, setup } from 'xstate';
-import { emptyContext, joinRefusal, roomInfoOf, without } from './room.context.js';
+import {
+  emptyContext,
+  isRequestExpired,
+  joinRefusal,
+  roomInfoOf,
+  without,
+} from './room.context.js';
 import {
   MAX_INVITES,
   MAX_PENDING,
@@ -22,7 +28,8 @@ import {
   type RoomStateName,
 } from './room.types.js';
 
-export const ROOM_MACHINE_VERSION = 1;
+/** 2: approval requests expire (`member.expire`; an expired request cannot be approved). */
+export const ROOM_MACHINE_VERSION = 2;
 
 const restoredTo = (state: RoomStateName) => ({
   guard: ({ context }: { context: RoomContext }) => context.restoredState === state,
@@ -52,7 +59,12 @@ export const roomMachine = setup({
     canApprove: ({ context, event }) =>
       event.type === 'member.approve' &&
       context.pending[event.peerId] !== undefined &&
+      !isRequestExpired(context, event.peerId, event.at) &&
       joinRefusal(context, event.peerId, 'approval', undefined, event.at) === null,
+    isExpiredRequest: ({ context, event }) =>
+      event.type === 'member.expire' &&
+      context.isHost &&
+      isRequestExpired(context, event.peerId, event.at),
     canRemove: ({ context, event }) =>
       (event.type === 'member.leave' || event.type === 'member.remove') &&
       context.isHost &&
@@ -122,8 +134,13 @@ export const roomMachine = setup({
     }),
     addPending: assign(({ context, event }) => {
       if (event.type !== 'member.request') return {};
-      return { pending: { ...context.pending, [event.member.peerId]: event.member } };
+      // `joinedAt` of a request is when it was made (asking again restarts its time to live).
+      const request = { ...event.member, joinedAt: event.at };
+      return { pending: { ...context.pending, [event.member.peerId]: request } };
     }),
+    dropRequest: assign(({ context, event }) =>
+      event.type === 'member.expire' ? { pending: without(context.pending, event.peerId) } : {},
+    ),
     approve: assign(({ context, event }) => {
       if (event.type !== 'member.approve') return {};
       const p = context.pending[event.peerId];
@@ -223,6 +240,7 @@ export const roomMachine = setup({
         'member.join': { guard: 'canJoin', actions: 'addMember' },
         'member.request': { guard: 'canRequest', actions: 'addPending' },
         'member.approve': { guard: 'canApprove', actions: 'approve' },
+        'member.expire': { guard: 'isExpiredRequest', actions: 'dropRequest' },
         'member.leave': { guard: 'canRemove', actions: 'removeMember' },
         'member.remove': { guard: 'canRemove', actions: 'removeMember' },
         'member.role': { guard: 'canSetRole', actions: 'setRole' },

@@ -53,6 +53,10 @@ export interface RoomContext extends RoomInfo {
   readonly hostUrls: readonly string[];
   readonly members: Readonly<Record<string, RoomMember>>;
   readonly banned: Readonly<Record<string, string>>;
+  /**
+   * Host, approval rooms: join requests waiting for the owner, by peer id (one each), `joinedAt`
+   * being when the peer (last) asked. A request older than `PENDING_TTL_MS` is expired.
+   */
   readonly pending: Readonly<Record<string, Omit<RoomMember, 'role'>>>;
   /** Invite token hash → expiry; a used invite is deleted. */
   readonly invites: Readonly<Record<string, { readonly expiresAt: string; readonly by: string }>>;
@@ -113,6 +117,8 @@ export type RoomEvent =
     }
   | { type: 'member.request'; member: Omit<RoomMember, 'role'>; at: string }
   | { type: 'member.approve'; peerId: string; by: string; at: string }
+  /** Host: a join request nobody approved within `PENDING_TTL_MS` is dropped. */
+  | { type: 'member.expire'; peerId: string; at: string }
   | { type: 'member.leave'; peerId: string; at: string }
   | { type: 'member.remove'; peerId: string; by: string; ban: boolean; at: string }
   | { type: 'member.role'; peerId: string; role: 'admin' | 'member'; by: string; at: string }
@@ -127,5 +133,11 @@ export type RoomEvent =
 
 /** Most open invites a room keeps (expired ones are pruned when a new one is made). */
 export const MAX_INVITES = 256;
-/** Most pending approval requests a room keeps. */
+/** Most pending approval requests a room keeps (one per peer id). */
 export const MAX_PENDING = 256;
+/**
+ * How long an approval request waits for the owner: 24 h, as long as an invite code lives. An
+ * owner who looks once a day still sees every request; requests nobody approves make room for
+ * new ones after it (identities are free: 256 throwaway ones must not close a room for good).
+ */
+export const PENDING_TTL_MS = 24 * 3_600_000;

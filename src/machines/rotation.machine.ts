@@ -3,19 +3,23 @@
  *
  * ```
  * proposed ──start──▶ distributing ──all acked / deadline──▶ committed ──retire──▶ retired
+ *     └──────────────────────┴──cancel──▶ cancelled
  * ```
  *
  * `proposed`: the new epoch key exists (in the keystore, never here). `distributing`: it is being
  * delivered, wrapped to each current member; acks are collected, retries counted. `committed`:
  * every member acked, or the deadline passed (the members still missing are listed as laggards;
  * they get the key when they return). `retired`: a later epoch committed and this one's key left
- * the past-epoch window (shredded). A member removed mid-rotation simply stops being waited for.
+ * the past-epoch window (shredded). `cancelled`: the room was deleted before the commit; its key
+ * went to no one else after that and was shredded, nobody switches to it (final). A member removed
+ * mid-rotation simply stops being waited for.
  *
  * Pure: times, members, attempts arrive in events; timers live in the runtime.
  */
 import { assign, setup } from 'xstate';
 
-export const ROTATION_MACHINE_VERSION = 1;
+/** 2: `rotation.cancel` → `cancelled` (a deleted room's rotation ends there). */
+export const ROTATION_MACHINE_VERSION = 2;
 
 export type RotationInput =
   | RotationStart
@@ -24,7 +28,7 @@ export type RotationInput =
       readonly restore: RotationContext & { readonly state: RotationStateName };
     };
 
-export type RotationStateName = 'proposed' | 'distributing' | 'committed' | 'retired';
+export type RotationStateName = 'proposed' | 'distributing' | 'committed' | 'retired' | 'cancelled';
 
 export interface RotationStart {
   readonly stream: string;
@@ -58,7 +62,9 @@ export type RotationEvent =
   | { type: 'rotation.retries'; peerIds: string[]; attempt: number; at: string }
   | { type: 'rotation.deadline'; at: string }
   | { type: 'rotation.member-removed'; peerId: string; at: string }
-  | { type: 'rotation.retire'; at: string };
+  | { type: 'rotation.retire'; at: string }
+  /** The room is gone (deleted): stop before the commit; `reason` says why, for the log. */
+  | { type: 'rotation.cancel'; reason: 'room-deleted'; at: string };
 
 const allAcked = (c: RotationContext): boolean => c.pending.length === 0;
 
@@ -173,6 +179,7 @@ export const rotationMachine = setup({
         },
         { guard: ({ context }) => context.restoredState === 'committed', target: 'committed' },
         { guard: ({ context }) => context.restoredState === 'retired', target: 'retired' },
+        { guard: ({ context }) => context.restoredState === 'cancelled', target: 'cancelled' },
         { target: 'proposed' },
       ],
     },
@@ -182,6 +189,7 @@ export const rotationMachine = setup({
           { guard: 'hasNobody', target: 'committed', actions: ['start', 'commit'] },
           { target: 'distributing', actions: 'start' },
         ],
+        'rotation.cancel': { target: 'cancelled' },
       },
     },
     distributing: {
@@ -200,6 +208,7 @@ export const rotationMachine = setup({
         'rotation.retry': { guard: 'isPending', actions: 'retry' },
         'rotation.retries': { guard: 'anyPending', actions: 'retries' },
         'rotation.deadline': { target: 'committed', actions: 'commit' },
+        'rotation.cancel': { target: 'cancelled' },
       },
     },
     committed: {
@@ -226,5 +235,6 @@ export const rotationMachine = setup({
       },
     },
     retired: { type: 'final' },
+    cancelled: { type: 'final' },
   },
 });

@@ -1,11 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { initialTransition, transition, type SnapshotFrom } from 'xstate';
-import { joinRefusal } from '../../src/machines/room.context.js';
+import { expiredRequests, isRequestExpired, joinRefusal } from '../../src/machines/room.context.js';
 import { roomMachine } from '../../src/machines/room.machine.js';
 import {
   MAX_INVITES,
   MAX_PENDING,
+  PENDING_TTL_MS,
   type RoomContext,
   type RoomEvent,
   type RoomInfo,
@@ -283,6 +284,72 @@ describe('room machine: host side', () => {
     it('refuses a direct member.join via approval that skips request and approval', () => {
       expectRefused(hostRoom({ policy: 'approval' }), join(B, 'approval'));
       expectRefused(hostRoom({ policy: 'password' }), join(B, 'approval'));
+    });
+
+    describe('expiry', () => {
+      const at = (ms: number): string => new Date(Date.parse(T1) + ms).toISOString();
+      const LIVE = at(PENDING_TTL_MS - 1);
+      const EXPIRED = at(PENDING_TTL_MS);
+      const expire = (peerId: string, when: string): RoomEvent => ({
+        type: 'member.expire',
+        peerId,
+        at: when,
+      });
+
+      it('drops a request with member.expire only once its time to live has passed', () => {
+        const s = send(hostRoom({ policy: 'approval' }), request(B, T1));
+        expectRefused(s, expire(B, LIVE));
+        const after = send(s, expire(B, EXPIRED));
+        expect(after.context.pending).toEqual({});
+        expect(after.context.members[B]).toBeUndefined();
+      });
+
+      it('refuses member.expire for a peer that is not pending, and on the member side', () => {
+        expectRefused(hostRoom({ policy: 'approval' }), expire(B, EXPIRED));
+        expectRefused(memberRoom(), expire(B, EXPIRED));
+      });
+
+      it('refuses to approve an expired request (it stays until dropped)', () => {
+        const s = send(hostRoom({ policy: 'approval' }), request(B, T1));
+        expect(accepts(s, approve(B, LIVE))).toBe(true);
+        expectRefused(s, approve(B, EXPIRED));
+      });
+
+      it('counts the time to live from the latest time a peer asked', () => {
+        let s = send(hostRoom({ policy: 'approval' }), request(B, T1));
+        s = send(s, request(B, T3));
+        expect(s.context.pending[B]?.joinedAt).toBe(T3);
+        expectRefused(s, expire(B, EXPIRED));
+        expect(accepts(s, approve(B, EXPIRED))).toBe(true);
+      });
+
+      it(`a full queue (${MAX_PENDING}) refuses a new request until expired ones are dropped`, () => {
+        let s = hostRoom({ policy: 'approval', capacity: 100_000 });
+        for (let i = 0; i < MAX_PENDING; i++) s = send(s, request(peer(1000 + i), T1));
+        expectRefused(s, request(B, EXPIRED));
+        s = send(s, expire(peer(1000), EXPIRED));
+        expect(Object.keys(s.context.pending)).toHaveLength(MAX_PENDING - 1);
+        s = send(s, request(B, EXPIRED));
+        expect(s.context.pending[B]).toBeDefined();
+        expect(Object.keys(s.context.pending)).toHaveLength(MAX_PENDING);
+        expectRefused(s, request(C, EXPIRED));
+      });
+
+      it('lists the expired requests oldest first, and none before their time', () => {
+        let s = hostRoom({ policy: 'approval' });
+        s = run(s, [request(C, T2), request(B, T1), request(D, T3)]);
+        expect(expiredRequests(s.context, LIVE)).toEqual([]);
+        expect(isRequestExpired(s.context, B, EXPIRED)).toBe(true);
+        expect(expiredRequests(s.context, at(PENDING_TTL_MS + 60_000))).toEqual([B, C]);
+      });
+    });
+
+    it('withdraws a pending request when that peer leaves', () => {
+      let s = send(hostRoom({ policy: 'approval' }), request(B));
+      s = send(s, { type: 'member.leave', peerId: B, at: T2 });
+      expect(s.context.pending).toEqual({});
+      expect(s.context.banned).toEqual({});
+      expectRefused(s, approve(B));
     });
   });
 

@@ -336,7 +336,14 @@ const stepArb = (max: number): fc.Arbitrary<Step> =>
 
 type StepEvent = Exclude<
   RotationEvent,
-  { type: 'rotation.start' | 'rotation.retire' | 'rotation.acks' | 'rotation.retries' }
+  {
+    type:
+      | 'rotation.start'
+      | 'rotation.retire'
+      | 'rotation.acks'
+      | 'rotation.retries'
+      | 'rotation.cancel';
+  }
 >;
 
 const toEvent = (step: Step): StepEvent => {
@@ -434,5 +441,56 @@ describe('rotation machine: acks and retries of one tick, as one event', () => {
     expect(s.value).toBe('committed');
     expect(s.context.laggards).toEqual([a]);
     expect(s.context.acked).toEqual([b]);
+  });
+});
+
+describe('rotation machine: cancelled with its room', () => {
+  const cancel = (at = T2): RotationEvent => ({
+    type: 'rotation.cancel',
+    reason: 'room-deleted',
+    at,
+  });
+
+  it('cancel in proposed → cancelled, a final state, before anything was sent', () => {
+    const s = send(fresh(), cancel());
+    expect(s.value).toBe('cancelled');
+    expect(s.status).toBe('done');
+    expect(s.context.pending).toEqual([]);
+  });
+
+  it('cancel in distributing → cancelled, with no commit (no laggards, no committedAt)', () => {
+    const s = run(distributing(), [ack(B), cancel()]);
+    expect(s.value).toBe('cancelled');
+    expect(s.status).toBe('done');
+    expect(s.context).toMatchObject({
+      acked: [B],
+      pending: [C, D],
+      laggards: [],
+      committedAt: null,
+    });
+  });
+
+  it('after a cancel, acks, retries, the deadline, a start and a retire change nothing', () => {
+    const s = send(distributing(), cancel());
+    for (const ev of [ack(C), retry(C, 2), removed(D), deadline(), start([E]), retire()])
+      expectIgnored(s, ev);
+    expectIgnored(s, { type: 'rotation.acks', peerIds: [C, D], at: T2 });
+  });
+
+  it('a committed or retired rotation is not cancelled (its key was the room’s)', () => {
+    const committed = send(distributing([B]), ack(B));
+    expectIgnored(committed, cancel());
+    expectIgnored(send(committed, retire()), cancel());
+  });
+
+  it('restores into cancelled, final', () => {
+    const before = send(distributing(), cancel());
+    const { restoredState: _r, ...ctx } = before.context;
+    const [s] = initialTransition(rotationMachine, {
+      stream: STREAM,
+      restore: { ...ctx, restoredState: null, state: 'cancelled' },
+    });
+    expect(s.value).toBe('cancelled');
+    expect(s.status).toBe('done');
   });
 });

@@ -2,7 +2,8 @@
  * Whether a join request may come in, before the room machine's own guard (bans, capacity, invite
  * expiry) decides: the credentials the room's policy asks for, checked on the host — an invite
  * token (its hash is what the machine knows), or the password against its scrypt hash in the
- * keystore — the stable error for each way the machine can refuse, and the invites themselves.
+ * keystore — the stable error for each way the machine can refuse, the invites themselves, and
+ * the approval queue's upkeep (expired requests dropped, a waiting peer's withdrawal).
  */
 import {
   inviteTokenHash,
@@ -10,8 +11,12 @@ import {
   verifyRoomPassword,
 } from '../../crypto/room-credentials.js';
 import { AppError } from '../../errors.js';
-import type { joinRefusal } from '../../machines/room.context.js';
-import type { RoomContext, RoomPolicy } from '../../machines/room.types.js';
+import {
+  expiredRequests,
+  isRequestExpired,
+  type joinRefusal,
+} from '../../machines/room.context.js';
+import { PENDING_TTL_MS, type RoomContext, type RoomPolicy } from '../../machines/room.types.js';
 import { encodeInvite, type JoinRequest } from '../../protocol/room.codec.js';
 import { ctxOf, type RoomHandle } from './room-handle.js';
 import type { RoomsCore } from './rooms-core.js';
@@ -89,4 +94,36 @@ export function createInvite(
     expiresAt,
   });
   return { code, expiresAt };
+}
+
+/**
+ * Drop the approval requests that expired by `at`, oldest first: one `member.expire` each in the
+ * room's stream (no timers: this runs when a request arrives, and when one is approved).
+ */
+export function dropExpiredRequests(core: RoomsCore, h: RoomHandle, at: string): void {
+  for (const peerId of expiredRequests(ctxOf(h), at)) {
+    h.actor.send({ type: 'member.expire', peerId, at });
+    core.publishRoom(h, 'request-expired', { peerId });
+  }
+}
+
+/** Before an approval: a request that expired is dropped, and the approver told so. */
+export function refuseExpiredRequest(core: RoomsCore, h: RoomHandle, peerId: string, at: string) {
+  if (!isRequestExpired(ctxOf(h), peerId, at)) return;
+  dropExpiredRequests(core, h, at);
+  throw new AppError(
+    'ERR_NOT_FOUND',
+    `the join request from that peer expired (requests wait ${PENDING_TTL_MS / 3_600_000} h for approval); it can ask again`,
+  );
+}
+
+/**
+ * A peer still waiting for approval leaves: its request is withdrawn. True if it was waiting
+ * (nothing else to do: no key ever went to it, so nothing rotates).
+ */
+export function withdrawRequest(core: RoomsCore, h: RoomHandle, peerId: string): boolean {
+  if (ctxOf(h).pending[peerId] === undefined) return false;
+  h.actor.send({ type: 'member.leave', peerId, at: core.at() });
+  core.publishRoom(h, 'request-withdrawn', { peerId });
+  return ctxOf(h).pending[peerId] === undefined;
 }

@@ -25,7 +25,14 @@ import {
   type RoomHandle,
 } from './room-handle.js';
 import type { RoomsCore } from './rooms-core.js';
-import { admissionOf, createInvite, refusalError } from './room-admission.js';
+import {
+  admissionOf,
+  createInvite,
+  dropExpiredRequests,
+  refuseExpiredRequest,
+  refusalError,
+  withdrawRequest,
+} from './room-admission.js';
 import type { RoomHost } from './room-host.types.js';
 import { batches, createFanOut } from './room-fanout.js';
 
@@ -156,6 +163,8 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
       const now = ctxOf(h);
       const why = joinRefusal(now, from, via === 'approval' ? 'open' : via, inviteHash, at);
       if (via === 'approval' && why === 'policy') {
+        // Requests nobody approved in time make room first; one peer id holds at most one slot.
+        dropExpiredRequests(core, h, at);
         h.actor.send({ type: 'member.request', member: { ...member }, at });
         if (!ctxOf(h).pending[from])
           refuse('ERR_ROOM_FULL', 'too many pending requests; try later');
@@ -172,7 +181,10 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
 
     async leave(from, roomId) {
       const h = hosted(roomId);
-      if (!ctxOf(h).members[from]) refuse('ERR_NOT_MEMBER', 'not a member of this room');
+      if (!ctxOf(h).members[from]) {
+        if (withdrawRequest(core, h, from)) return;
+        refuse('ERR_NOT_MEMBER', 'not a member of this room');
+      }
       h.actor.send({ type: 'member.leave', peerId: from, at: core.at() });
       await keys.dropKek(h.roomId, from);
       rotations.memberRemoved(h, from);
@@ -288,7 +300,9 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
           await host.remove(h, from, req.peerId, req.ban);
           return { removed: req.peerId, banned: req.ban };
         case 'approve': {
-          h.actor.send({ type: 'member.approve', peerId: req.peerId, by: from, at: core.at() });
+          const at = core.at();
+          refuseExpiredRequest(core, h, req.peerId, at);
+          h.actor.send({ type: 'member.approve', peerId: req.peerId, by: from, at });
           if (!ctxOf(h).members[req.peerId])
             refuse('ERR_NOT_FOUND', 'no pending request from that peer (or the room is full)');
           const grant = await grantFor(h, req.peerId);
@@ -330,9 +344,12 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
       const waited = new Promise<undefined>((r) => {
         timer = setTimeout(() => r(undefined), REPORT_WAIT_MS);
       });
-      const first = await Promise.race([done, waited]);
-      clearTimeout(timer);
-      return first ?? rotations.running(h.roomId) ?? done;
+      try {
+        const first = await Promise.race([done, waited]);
+        return first ?? rotations.running(h.roomId) ?? (await done);
+      } finally {
+        clearTimeout(timer);
+      }
     },
 
     checkPolicies() {
@@ -361,14 +378,18 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
       announceMembers(h);
     },
 
-    delete(h) {
+    async delete(h) {
       pushAll(h, () =>
         Promise.resolve({ type: 'room.removed', roomId: h.roomId, reason: 'deleted' }),
       );
       h.actor.send({ type: 'room.deleted', at: core.at() });
+      // Its rotation ends with it: no key or commit goes out for a room that no longer exists.
+      rotations.roomDeleted(h);
       core.publishRoom(h, 'deleted');
       deps.onAdvertise?.();
-      return Promise.resolve();
+      // Shred every secret of the room: KEKs only wrap later keys and the password only admits
+      // joiners; its history stays in the log as ciphertext, no longer readable here.
+      await keys.forget(h.roomId);
     },
 
     stats: () => ({ sequenced, fanout: fanOut.deliveries() }),

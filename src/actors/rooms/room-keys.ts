@@ -47,6 +47,11 @@ export interface RoomKeys {
   shred(roomId: string, epoch: number): Promise<void>;
   /** Forget a member's KEK (host, after it left). */
   dropKek(roomId: string, memberId: string): Promise<void>;
+  /**
+   * Forget every secret of a room, in memory and in the keystore: epoch keys, KEKs, its password
+   * hash (host, the room deleted).
+   */
+  forget(roomId: string): Promise<void>;
   /** Load every room secret from the keystore (after a restart). */
   load(roomIds: readonly string[]): Promise<void>;
   close(): void;
@@ -189,6 +194,25 @@ export function createRoomKeys(keystore: Keystore): RoomKeys {
       keks.get(id)?.fill(0);
       keks.delete(id);
       await keystore.deleteSecret(id).catch(() => undefined);
+    },
+    async forget(roomId) {
+      for (const epoch of keys.epochs(roomId)) await keys.shred(roomId, epoch);
+      epochKeys.delete(roomId);
+      const prefix = `room.${roomId}.`;
+      for (const [id, k] of keks) {
+        if (!id.startsWith(prefix)) continue;
+        k.fill(0);
+        keks.delete(id);
+      }
+      kekIds.delete(roomId);
+      for (const id of wrappers.keys()) if (id.startsWith(`${roomId}|`)) wrappers.delete(id);
+      for (const [id, c] of ciphers) {
+        if (!id.startsWith(`${roomId}|`)) continue;
+        c.destroy();
+        ciphers.delete(id);
+      }
+      for (const id of await keystore.listSecrets(prefix))
+        await keystore.deleteSecret(id).catch(() => undefined);
     },
     async load(roomIds) {
       for (const roomId of roomIds) {

@@ -2,6 +2,7 @@
  * How the local API shows rooms: the rooms on this peer (hosted or joined, with their rotation
  * state) and the rooms other peers advertise on the LAN.
  */
+import { isRequestExpired } from '../../machines/room.context.js';
 import type { RoomPolicy, RoomSuite, RotationPolicy } from '../../machines/room.types.js';
 import { ctxOf, stateOf, type RoomHandle } from './room-handle.js';
 import type { DirectoryPeer } from './rooms-core.js';
@@ -37,11 +38,12 @@ export interface MemberView {
   readonly joinedAt: string;
 }
 
-/** A room on this peer as the local API lists it. */
+/** A room on this peer as the local API lists it, at `at` (expired join requests left out). */
 export function roomView(
   h: RoomHandle,
   self: string,
   rotating: (roomId: string) => RotationView | undefined,
+  at: string,
 ): RoomView {
   const c = ctxOf(h);
   const me = c.members[self];
@@ -63,7 +65,9 @@ export function roomView(
     rotation: c.rotation,
     ...(c.isHost
       ? {
-          pending: Object.values(c.pending).map((p) => ({ peerId: p.peerId, name: p.name })),
+          pending: Object.values(c.pending)
+            .filter((p) => !isRequestExpired(c, p.peerId, at))
+            .map((p) => ({ peerId: p.peerId, name: p.name })),
           rotating: rotating(h.roomId) ?? null,
         }
       : {}),

@@ -87,7 +87,8 @@ export function createRooms(deps: RoomsDeps): Rooms {
   const policyTimer = setInterval(() => host.checkPolicies(), 5_000);
   policyTimer.unref();
 
-  const view = (h: RoomHandle): RoomView => roomView(h, self, (id) => rotations.running(id));
+  const view = (h: RoomHandle): RoomView =>
+    roomView(h, self, (id) => rotations.running(id), core.at());
   const discovered = (): Array<RoomView & { urls: readonly string[] }> =>
     discoveredRooms(deps.directory(), core.rooms);
 
@@ -330,7 +331,11 @@ export function createRooms(deps: RoomsDeps): Rooms {
 
     async restore() {
       const restored = await restoreRooms(deps.store);
-      await keys.load(restored.map((r) => r.roomId));
+      // A room this peer deleted keeps no secrets (one deleted by an older build may still have).
+      const isDeleted = (r: (typeof restored)[number]): boolean =>
+        'restore' in r.input && r.input.restore.state === 'deleted' && r.input.restore.isHost;
+      for (const r of restored) if (isDeleted(r)) await keys.forget(r.roomId);
+      await keys.load(restored.filter((r) => !isDeleted(r)).map((r) => r.roomId));
       for (const r of restored) {
         for (const m of r.members) core.learnMember(m);
         const h = core.spawn(r.roomId, r.input);

@@ -8,84 +8,38 @@
  * queues exactly one more (the member just removed may have received the running one's key).
  * A removal advances the room's epoch at once, so no message under the old key is accepted after
  * it; other rotations advance it at commit, so messages keep flowing meanwhile.
+ *
+ * Deleting the room ends its rotations: a running one is cancelled (timers cleared, no key or
+ * commit goes out after that), a queued one is dropped, their callers get ERR_NOT_FOUND, and the
+ * committed ones are retired (the room's keys are shredded with it).
  */
-import type { ActorRefFrom } from 'xstate';
-import {
-  rotationMachine,
-  type RotationInput,
-  type RotationStateName,
-} from '../../machines/rotation.machine.js';
-import type { EventStore } from '../../store/event-store.js';
+import { rotationMachine, type RotationInput } from '../../machines/rotation.machine.js';
 import { ctxOf, othersSorted, stateOf, type RoomHandle } from './room-handle.js';
 import type { RoomsCore } from './rooms-core.js';
 import { foldRotations } from './rotation-fold.js';
+import {
+  roomGone,
+  rotationStream,
+  viewOf,
+  type RotationOptions,
+  type RotationRef,
+  type Rotations,
+  type RotationView,
+  type Running,
+  type Waiter,
+} from './rotations.types.js';
 
-type RotationRef = ActorRefFrom<typeof rotationMachine>;
+export type { RotationOptions, Rotations, RotationView } from './rotations.types.js';
 
-export interface RotationOptions {
-  /** How long to wait for acks before committing without the laggards (default 30 s). */
-  readonly deadlineMs?: number;
-  /** First retry delay; doubles per attempt (default 500 ms). */
-  readonly retryMs?: number;
-}
-
-export interface RotationView {
-  readonly roomId: string;
-  readonly epoch: number;
-  readonly state: RotationStateName;
-  readonly reason: string;
-  readonly acked: number;
-  readonly total: number;
-  readonly laggards: readonly string[];
-}
-
-export interface Rotations {
-  /** Start a rotation (or join the running one); resolves with it. */
-  request(h: RoomHandle, reason: string, mandatory: boolean): Promise<RotationView>;
-  ack(from: string, roomId: string, epoch: number): void;
-  memberRemoved(h: RoomHandle, peerId: string): void;
-  /** The rotation in progress for a room (proposed or distributing), if any. */
-  running(roomId: string): RotationView | undefined;
-  /** The epoch a member is known to hold (acked), or undefined. */
-  memberEpoch(roomId: string, peerId: string): number | undefined;
-  noteMemberEpoch(roomId: string, peerId: string, epoch: number): void;
-  restore(store: EventStore): Promise<number>;
-  stats(): { started: number; committed: number; laggards: number };
-  close(): void;
-}
-
-interface Running {
-  readonly ref: RotationRef;
-  readonly h: RoomHandle;
-  readonly timers: Set<NodeJS.Timeout>;
-  readonly done: Promise<RotationView>;
-  resolve(v: RotationView): void;
-}
-
-const rotationStream = (roomId: string, epoch: number): string => `rotation:${roomId}:${epoch}`;
 /** The catch of a push whose failure is handled elsewhere (retries, catch-up by fetch). */
 const ignore = (): undefined => undefined;
-
-function viewOf(ref: RotationRef): RotationView {
-  const snap = ref.getSnapshot();
-  const c = snap.context;
-  return {
-    roomId: c.roomId,
-    epoch: c.epoch,
-    state: snap.value as RotationStateName,
-    reason: c.reason,
-    acked: c.acked.length,
-    total: c.acked.length + c.pending.length,
-    laggards: c.laggards,
-  };
-}
 
 export function createRotations(core: RoomsCore, options: RotationOptions = {}): Rotations {
   const { deps, keys } = core;
   const deadlineMs = options.deadlineMs ?? 30_000;
   const retryMs = options.retryMs ?? 500;
   const running = new Map<string, Running>();
-  const queued = new Map<string, { reason: string; waiters: Array<(v: RotationView) => void> }>();
+  const queued = new Map<string, { reason: string; waiters: Waiter[] }>();
   /** Committed rotations per room, oldest first: retired when they leave the window. */
   const committed = new Map<string, RotationRef[]>();
   const memberEpochs = new Map<string, Map<string, number>>();
@@ -120,6 +74,8 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
   function deliver(r: Running, peerIds: readonly string[]): void {
     const { roomId, epoch } = r.ref.getSnapshot().context;
     const send = (peerId: string, wrapped: string): void => {
+      // a key wrapped while the room was being deleted goes to no one
+      if (r.ref.getSnapshot().value === 'cancelled') return;
       // unreachable now: retried, else it gets the key in a fetch
       deps.sessions.push(peerId, { type: 'room.key', roomId, epoch, wrapped }).catch(ignore);
     };
@@ -202,7 +158,10 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
     const next = queued.get(c.roomId);
     if (next && stateOf(h) === 'active') {
       queued.delete(c.roomId);
-      void begin(h, next.reason, true).then((v) => next.waiters.forEach((w) => w(v)));
+      begin(h, next.reason, true).then(
+        (v) => next.waiters.forEach((w) => w.resolve(v)),
+        (e: Error) => next.waiters.forEach((w) => w.reject(e)),
+      );
     }
   }
 
@@ -228,8 +187,14 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
 
   function track(h: RoomHandle, ref: RotationRef): Running {
     let resolve: (v: RotationView) => void = () => undefined;
-    const done = new Promise<RotationView>((res) => (resolve = res));
-    const r: Running = { ref, h, timers: new Set(), done, resolve };
+    let reject: (e: Error) => void = () => undefined;
+    const done = new Promise<RotationView>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // A restored rotation has no caller: its cancellation must not be an unhandled rejection.
+    done.catch(ignore);
+    const r: Running = { ref, h, timers: new Set(), done, resolve, reject };
     running.set(h.roomId, r);
     watch(r);
     return r;
@@ -259,6 +224,11 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
     void persisted
       .catch(() => undefined) // the key is in memory; a failed keystore write is logged there
       .then(() => {
+        // Deleted while the key was being stored: the shredding may have run before the write.
+        if (ref.getSnapshot().value === 'cancelled') {
+          void keys.shred(h.roomId, epoch);
+          return;
+        }
         if (running.get(h.roomId) !== r || ref.getSnapshot().value !== 'proposed') return;
         // Members as they are now: anyone removed meanwhile is not sent the key.
         const members = othersSorted(h, core.self);
@@ -279,6 +249,7 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
 
   return {
     request(h, reason, mandatory) {
+      if (stateOf(h) !== 'active') return Promise.reject(roomGone(h.roomId));
       const cur = running.get(h.roomId);
       if (!cur) return begin(h, reason, mandatory);
       if (!mandatory) return Promise.resolve(viewOf(cur.ref));
@@ -293,11 +264,16 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
       // rotate once more; the next one starts — and advances the epoch — inside that commit.
       const q = queued.get(h.roomId) ?? { reason, waiters: [] };
       queued.set(h.roomId, q);
-      const next = new Promise<RotationView>((resolve) => q.waiters.push(resolve));
+      const next = new Promise<RotationView>((resolve, reject) =>
+        q.waiters.push({ resolve, reject }),
+      );
+      next.catch(ignore); // dropped with its room: no unhandled rejection if no one waits
       if (c.value === 'distributing') cur.ref.send({ type: 'rotation.deadline', at: core.at() });
       return next;
     },
     ack(from, roomId, epoch) {
+      const h = core.rooms.get(roomId);
+      if (!h || stateOf(h) !== 'active') return; // a deleted room's rotation is over
       noteMemberEpoch(roomId, from, epoch);
       // Acks of one tick reach the rotation as one event (a 1000-member room acks at once).
       let byEpoch = ackBatches.get(roomId);
@@ -326,6 +302,28 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
         r.ref.send({ type: 'rotation.member-removed', peerId, at: core.at() });
       memberEpochs.get(h.roomId)?.delete(peerId);
     },
+    roomDeleted(h) {
+      const at = core.at();
+      const r = running.get(h.roomId);
+      if (r) {
+        for (const t of r.timers) clearTimeout(t);
+        r.timers.clear();
+        running.delete(h.roomId);
+        const state = r.ref.getSnapshot().value;
+        if (state === 'proposed' || state === 'distributing') {
+          r.ref.send({ type: 'rotation.cancel', reason: 'room-deleted', at });
+          publish(r.ref);
+        }
+        r.reject(roomGone(h.roomId));
+      }
+      const q = queued.get(h.roomId);
+      queued.delete(h.roomId);
+      for (const w of q?.waiters ?? []) w.reject(roomGone(h.roomId));
+      for (const ref of committed.get(h.roomId) ?? []) ref.send({ type: 'rotation.retire', at });
+      committed.delete(h.roomId);
+      memberEpochs.delete(h.roomId);
+      ackBatches.delete(h.roomId);
+    },
     running: (roomId) => {
       const r = running.get(roomId);
       return r ? viewOf(r.ref) : undefined;
@@ -337,7 +335,18 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
       for (const f of await foldRotations(store)) {
         for (const p of f.ctx.acked) noteMemberEpoch(f.ctx.roomId, p, f.ctx.epoch);
         const h = core.rooms.get(f.ctx.roomId);
-        if (!h || !ctxOf(h).isHost || f.state === 'retired') continue;
+        if (!h || !ctxOf(h).isHost || f.state === 'retired' || f.state === 'cancelled') continue;
+        if (stateOf(h) !== 'active') {
+          // Left running by a delete recorded before rotations ended with their room: end it now.
+          if (f.state !== 'committed')
+            deps
+              .spawnActor(rotationMachine, {
+                stream: f.stream,
+                restore: { ...f.ctx, state: f.state },
+              })
+              .send({ type: 'rotation.cancel', reason: 'room-deleted', at: core.at() });
+          continue;
+        }
         if (f.state === 'committed') {
           const list = committed.get(f.ctx.roomId) ?? [];
           list.push(

@@ -160,7 +160,8 @@ function registerLeave(room: Command): void {
         'after',
         `
 Leaving renews the room key, so you cannot read what is said after. If this peer hosts the room,
-leaving deletes it and removes every member.
+leaving deletes it and removes every member. If you are still waiting for the owner's approval,
+leaving withdraws your request.
 
 Example:
   $ conclave room leave lobby`,
