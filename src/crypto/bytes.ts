@@ -21,8 +21,6 @@ const TAG_STRING = 0x02;
 const TAG_NUMBER = 0x03;
 const TAG_BIGINT = 0x04;
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /**
  * Compare two byte strings in time that depends only on their length. Different lengths return
  * `false` (without throwing, unlike `crypto.timingSafeEqual`); lengths are not secret here.
@@ -55,56 +53,81 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
  */
 export function encodeFields(domain: string, fields: ReadonlyArray<Field>): Buffer {
   if (domain.length === 0) throw new AppError('ERR_INVALID_ARGUMENT', 'encodeFields: empty domain');
-  const domainBytes = utf8Strict(domain);
-  const bodies: Array<{ tag: number; body: Uint8Array }> = [];
-  let total = MAGIC_BYTES.length + 4 + domainBytes.length + 4;
+  // Sized first, then written into one buffer: no buffer per field (this runs for every sealed
+  // message's AAD, every signature and every room message).
+  let total = MAGIC_BYTES.length + 4 + utf8Length(domain) + 4;
+  let bigints: Buffer[] | undefined;
   for (const field of fields) {
-    const encoded = encodeField(field);
-    if (encoded.body.byteLength > U32_MAX) {
+    let length: number;
+    if (typeof field === 'string') length = utf8Length(field);
+    else if (typeof field === 'number') length = checkSafeInteger(field);
+    else if (typeof field === 'bigint') {
+      const body = bigintBody(field);
+      (bigints ??= []).push(body);
+      length = body.length;
+    } else length = field.byteLength;
+    if (length > U32_MAX)
       throw new AppError('ERR_INVALID_ARGUMENT', 'encodeFields: field too long');
-    }
-    bodies.push(encoded);
-    total += 5 + encoded.body.byteLength;
+    total += 5 + length;
   }
   const out = Buffer.allocUnsafe(total);
   let at = MAGIC_BYTES.copy(out, 0);
-  at = out.writeUInt32BE(domainBytes.length, at);
-  at += domainBytes.copy(out, at);
-  at = out.writeUInt32BE(bodies.length, at);
-  for (const { tag, body } of bodies) {
-    at = out.writeUInt8(tag, at);
-    at = out.writeUInt32BE(body.byteLength, at);
-    out.set(body, at);
-    at += body.byteLength;
+  at = out.writeUInt32BE(Buffer.byteLength(domain, 'utf8'), at);
+  at += out.write(domain, at, 'utf8');
+  at = out.writeUInt32BE(fields.length, at);
+  let nextBigint = 0;
+  for (const field of fields) {
+    if (typeof field === 'string') {
+      out[at] = TAG_STRING;
+      const written = out.write(field, at + 5, 'utf8');
+      out.writeUInt32BE(written, at + 1);
+      at += 5 + written;
+    } else if (typeof field === 'number') {
+      out[at] = TAG_NUMBER;
+      out.writeUInt32BE(8, at + 1);
+      writeI64(out, field, at + 5);
+      at += 13;
+    } else {
+      const body = typeof field === 'bigint' ? (bigints?.[nextBigint++] as Buffer) : field;
+      out[at] = typeof field === 'bigint' ? TAG_BIGINT : TAG_BYTES;
+      out.writeUInt32BE(body.byteLength, at + 1);
+      out.set(body, at + 5);
+      at += 5 + body.byteLength;
+    }
   }
   return out;
 }
 
-function encodeField(field: Field): { tag: number; body: Uint8Array } {
-  if (typeof field === 'string') return { tag: TAG_STRING, body: utf8Strict(field) };
-  if (typeof field === 'number') {
-    if (!Number.isSafeInteger(field)) {
-      throw new AppError('ERR_INVALID_ARGUMENT', 'encodeFields: numbers must be safe integers');
-    }
-    const body = Buffer.allocUnsafe(8);
-    body.writeBigInt64BE(BigInt(field));
-    return { tag: TAG_NUMBER, body };
-  }
-  if (typeof field === 'bigint') {
-    const negative = field < 0n;
-    const magnitude = negative ? -field : field;
-    const hex = magnitude === 0n ? '' : magnitude.toString(16);
-    const digits = Buffer.from(hex.length % 2 === 1 ? `0${hex}` : hex, 'hex');
-    return { tag: TAG_BIGINT, body: Buffer.concat([Buffer.of(negative ? 1 : 0), digits]) };
-  }
-  return { tag: TAG_BYTES, body: field };
-}
-
-function utf8Strict(text: string): Buffer {
-  if (LONE_SURROGATE.test(text)) {
+/** UTF-8 length of a well-formed string (lone surrogates refused: UTF-8 would merge them). */
+function utf8Length(text: string): number {
+  if (!(text as string & { isWellFormed(): boolean }).isWellFormed()) {
     throw new AppError('ERR_INVALID_ARGUMENT', 'encodeFields: string is not well-formed UTF-16');
   }
-  return Buffer.from(text, 'utf8');
+  return Buffer.byteLength(text, 'utf8');
+}
+
+function checkSafeInteger(n: number): 8 {
+  if (!Number.isSafeInteger(n)) {
+    throw new AppError('ERR_INVALID_ARGUMENT', 'encodeFields: numbers must be safe integers');
+  }
+  return 8;
+}
+
+/** A safe integer as i64 big-endian (-0 as 0), without a BigInt for the non-negative ones. */
+function writeI64(out: Buffer, n: number, at: number): void {
+  if (n >= 0) {
+    out.writeUInt32BE(Math.floor(n / 0x1_0000_0000), at);
+    out.writeUInt32BE(n % 0x1_0000_0000, at + 4);
+  } else out.writeBigInt64BE(BigInt(n), at);
+}
+
+/** u8 sign (0 = non-negative, 1 = negative) ‖ minimal big-endian magnitude. */
+function bigintBody(field: bigint): Buffer {
+  const negative = field < 0n;
+  const magnitude = negative ? -field : field;
+  const hex = magnitude === 0n ? '' : magnitude.toString(16);
+  const digits = Buffer.from(hex.length % 2 === 1 ? `0${hex}` : hex, 'hex');
+  return Buffer.concat([Buffer.of(negative ? 1 : 0), digits]);
 }
 
 /**
