@@ -157,7 +157,9 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
 
   /** The responder's running total of frames it dropped for us: record what is new in it. */
   function noteMissed(entry: Entry, peerTotal: number | undefined): void {
-    const missed = (peerTotal ?? 0) - entry.session.info().pushes.missed;
+    // One answer counts for at most a million frames: a peer claiming absurd totals cannot run
+    // our counters past safe integers (it can only make its own session's figures wrong).
+    const missed = Math.min((peerTotal ?? 0) - entry.session.info().pushes.missed, 1_000_000);
     if (missed <= 0) return;
     totals.missed += missed;
     entry.session.pushesMissed(missed);

@@ -28,7 +28,11 @@ import {
   type RoomStateName,
 } from './room.types.js';
 
-/** 2: approval requests expire (`member.expire`; an expired request cannot be approved). */
+/**
+ * 2: approval requests expire (`member.expire`). Expiry is an event, not a guard on approval: the
+ * runtime drops an expired request (recording `member.expire`) before it would approve it, so a
+ * log recorded before expiry existed — an approval a day after the request — replays the same.
+ */
 export const ROOM_MACHINE_VERSION = 2;
 
 const restoredTo = (state: RoomStateName) => ({
@@ -59,7 +63,6 @@ export const roomMachine = setup({
     canApprove: ({ context, event }) =>
       event.type === 'member.approve' &&
       context.pending[event.peerId] !== undefined &&
-      !isRequestExpired(context, event.peerId, event.at) &&
       joinRefusal(context, event.peerId, 'approval', undefined, event.at) === null,
     isExpiredRequest: ({ context, event }) =>
       event.type === 'member.expire' &&

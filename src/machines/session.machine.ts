@@ -22,7 +22,8 @@
  */
 import { assign, setup } from 'xstate';
 
-export const SESSION_MACHINE_VERSION = 1;
+/** 2: `push.dropped` / `push.missed` and their counters (protocol §3.6). */
+export const SESSION_MACHINE_VERSION = 2;
 
 export type SessionRole = 'requester' | 'responder';
 export type SessionFailureReason = 'decrypt-failed' | 'replayed' | 'unknown-epoch';

@@ -10,7 +10,7 @@ import { createMemoryKeystore } from '../../src/keystore/memory-keystore.js';
 import { ROOM_MACHINE_VERSION, roomMachine } from '../../src/machines/room.machine.js';
 import type { RoomEvent, RoomInfo, RoomInput, RoomMember } from '../../src/machines/room.types.js';
 import type { Envelope } from '../../src/protocol/room.codec.js';
-import type { EventStore } from '../../src/store/event-store.js';
+import type { EventMeta, EventStore, NewEvent } from '../../src/store/event-store.js';
 import { createMemoryEventStore } from '../../src/store/memory-event-store.js';
 
 const ROOM = 'room_0123456789abcdef';
@@ -124,6 +124,17 @@ async function recordedHostRoom() {
   await rec.flush();
   return { store, actor, rec };
 }
+
+/** A record written by hand, as a recorder of `meta.machineVersion` would have. */
+const data = (e: RoomEvent | { type: 'xstate.init'; input: RoomInput }) =>
+  JSON.parse(JSON.stringify(e)) as Record<string, unknown>;
+
+/** The `xstate.init` record of a host's room stream. */
+const initRecord = (meta: EventMeta): NewEvent => ({
+  type: 'xstate.init',
+  data: data({ type: 'xstate.init', input: { stream: streamOf(ROOM), roomId: ROOM, self: HOST } }),
+  meta,
+});
 
 describe('restoreRooms', () => {
   it('records one event per accepted transition, plus the init', async () => {
@@ -295,17 +306,8 @@ describe('restoreRooms', () => {
   it('folds hand-written records with meta.machine room and skips those of other machines', async () => {
     const store = createMemoryEventStore();
     const meta = { recordedAt: T2, machine: 'room', machineVersion: ROOM_MACHINE_VERSION };
-    const data = (e: RoomEvent | { type: 'xstate.init'; input: RoomInput }) =>
-      JSON.parse(JSON.stringify(e)) as Record<string, unknown>;
     await store.append(streamOf(ROOM), [
-      {
-        type: 'xstate.init',
-        data: data({
-          type: 'xstate.init',
-          input: { stream: streamOf(ROOM), roomId: ROOM, self: HOST },
-        }),
-        meta,
-      },
+      initRecord(meta),
       { type: 'room.created', data: data(hostEvents[0]!), meta },
       // Another machine's record in the same stream (e.g. a rotation note): not a room event.
       {
@@ -330,6 +332,29 @@ describe('restoreRooms', () => {
     expect(Object.keys(restore.members)).toEqual([HOST]);
     expect(restore.seq).toBe(1);
     expect(rooms[0]!.messages).toEqual([{ seq: 1, env: envelope(1, HOST) }]);
+  });
+
+  it('restores a member a version-1 host approved more than a day after it asked', async () => {
+    // Before requests expired (room machine 1), an approval could come at any time: a log from
+    // then must restore the member it admitted, or it vanishes from the room after an upgrade.
+    const store = createMemoryEventStore();
+    const meta = { recordedAt: T2, machine: 'room', machineVersion: 1 };
+    const request: RoomEvent = { type: 'member.request', member: aMember(B), at: T0 };
+    const approve: RoomEvent = { type: 'member.approve', peerId: B, by: HOST, at: T9 };
+    await store.append(streamOf(ROOM), [
+      initRecord(meta),
+      {
+        type: 'room.created',
+        data: data({ ...(hostEvents[0] as RoomEvent), policy: 'approval' } as RoomEvent),
+        meta,
+      },
+      { type: 'member.request', data: data(request), meta },
+      { type: 'member.approve', data: data(approve), meta },
+    ]);
+    const [room] = await restoreRooms(store);
+    const restore = (room!.input as Extract<RoomInput, { restore: unknown }>).restore;
+    expect(Object.keys(restore.members).sort()).toEqual([HOST, B].sort());
+    expect(restore.pending).toEqual({});
   });
 
   it('returns nothing for an empty log', async () => {

@@ -111,6 +111,33 @@ describe('deleting a room during its key rotation', () => {
     await sleep(50); // a key write still in flight at the delete is shredded when it lands
     expect(await a.keystore.listSecrets(`room.${roomId}.`)).toEqual([]);
   });
+
+  it('keeps no KEK a join was still storing when the room was deleted, and grants nothing', async () => {
+    net = createRotationNet({ deadlineMs: DEADLINE_MS, retryMs: 20 });
+    const a = await net.add('alice');
+    const b = await net.add('bob');
+    const { roomId } = await a.rooms.create({ name: 'doomed', policy: 'open' });
+    // alice's keystore holds reads of member KEKs until the gate opens: bob's join waits there.
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    let waiting = false;
+    const getSecret = a.keystore.getSecret.bind(a.keystore);
+    a.keystore.getSecret = async (id) => {
+      if (id.includes('.k.')) {
+        waiting = true;
+        await gate;
+      }
+      return getSecret(id);
+    };
+    const joined = codeOf(b.rooms.join(roomId, {}));
+    await until(() => waiting, 'bob’s join to wait for his KEK');
+    await a.rooms.leave(roomId); // the owner leaving deletes the room
+    open();
+    expect(await joined).toBe('ERR_NOT_FOUND');
+    await sleep(50);
+    expect(await a.keystore.listSecrets(`room.${roomId}.`)).toEqual([]);
+    expect(await storedEpochs(b, roomId)).toEqual([]);
+  });
 });
 
 describe('a host restarted after deleting a room mid-rotation', () => {

@@ -73,6 +73,15 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
     }
   }
 
+  /**
+   * After each wait while a grant is made: the room still stands and the peer is still in it (it
+   * may have left, been kicked or the room deleted meanwhile — then it gets no key).
+   */
+  function stillAdmitted(h: RoomHandle, peerId: string): void {
+    if (stateOf(h) !== 'active') refuse('ERR_NOT_FOUND', `room ${h.roomId} was deleted`);
+    if (!ctxOf(h).members[peerId]) refuse('ERR_NOT_MEMBER', 'that peer left the room meanwhile');
+  }
+
   async function grantFor(h: RoomHandle, peerId: string): Promise<JoinGrant> {
     // Every way to a grant (a join, a re-join, an approval) carries keys: strict trust holds here.
     if (!core.mayReceiveKeys(peerId))
@@ -81,6 +90,7 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
         'this host runs --trust strict and does not trust that peer’s key now: compare fingerprints out of band, then the owner runs conclave verify <peer id>',
       );
     const kek = await keys.hostKek(h.roomId, peerId);
+    stillAdmitted(h, peerId);
     const ctx = ctxOf(h);
     rotations.noteMemberEpoch(h.roomId, peerId, ctx.epoch);
     const next = rotations.running(h.roomId)?.epoch;
@@ -88,14 +98,13 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
       next !== undefined && keys.hasEpoch(h.roomId, next)
         ? [{ epoch: next, wrapped: await keys.wrapFor(h.roomId, next, peerId) }]
         : [];
+    const current = await keys.wrapFor(h.roomId, ctx.epoch, peerId);
+    stillAdmitted(h, peerId);
     return {
       state: 'joined',
       room: roomWire(h),
       kek: kek.toString('base64url'),
-      keys: [
-        { epoch: ctx.epoch, wrapped: await keys.wrapFor(h.roomId, ctx.epoch, peerId) },
-        ...extra,
-      ],
+      keys: [{ epoch: ctx.epoch, wrapped: current }, ...extra],
       members: wireMembers(ctx),
       role: ctx.members[peerId]?.role ?? 'member',
     };
@@ -152,6 +161,8 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
         );
       const at = core.at();
       const { via, inviteHash } = await admissionOf(core, h, req);
+      // The password check takes a while (scrypt): the room may have been deleted meanwhile.
+      hosted(req.roomId);
       const member: RoomMember = {
         peerId: from,
         name: req.name,

@@ -68,6 +68,22 @@ export function createRoomKeys(keystore: Keystore): RoomKeys {
   /** Host side: member id → its KEK's keystore id, by room (ids only, no key material). */
   const kekIds = new Map<string, Map<string, string>>();
   const ciphers = new Map<string, MessageCipher>();
+  /**
+   * Rooms whose secrets were shredded (deleted here): nothing is kept for them any more, not even
+   * what a join or rotation under way when the room was deleted comes back to store.
+   */
+  const forgotten = new Set<string>();
+
+  function refuseForgotten(roomId: string): void {
+    if (forgotten.has(roomId))
+      throw new AppError('ERR_NOT_FOUND', `room ${roomId} was deleted on this peer`);
+  }
+
+  /** Write a room secret; if the room was forgotten while the write ran, delete it again. */
+  async function storeSecret(roomId: string, id: string, value: Uint8Array): Promise<void> {
+    await keystore.putSecret(id, value);
+    if (forgotten.has(roomId)) await keystore.deleteSecret(id).catch(() => undefined);
+  }
 
   function ring(roomId: string): Map<number, Buffer> {
     let r = epochKeys.get(roomId);
@@ -105,24 +121,35 @@ export function createRoomKeys(keystore: Keystore): RoomKeys {
       key.fill(0);
     },
     async putEpoch(roomId, epoch, key) {
+      refuseForgotten(roomId);
       ring(roomId).set(epoch, Buffer.from(key));
-      await keystore.putSecret(epochId(roomId, epoch), key);
+      await storeSecret(roomId, epochId(roomId, epoch), key);
+      refuseForgotten(roomId);
     },
     hasEpoch: (roomId, epoch) => epochKeys.get(roomId)?.has(epoch) === true,
     epochs: (roomId) => [...(epochKeys.get(roomId)?.keys() ?? [])].sort((a, b) => a - b),
     async hostKek(roomId, memberId) {
+      refuseForgotten(roomId);
       const id = hostKekId(roomId, memberId);
       let k = keks.get(id);
       if (!k) {
-        k = (await keystore.getSecret(id)) ?? generateMemberKek();
+        const stored = await keystore.getSecret(id);
+        refuseForgotten(roomId);
+        k = keks.get(id) ?? stored ?? generateMemberKek();
         keks.set(id, k);
-        await keystore.putSecret(id, k);
+        await storeSecret(roomId, id, k);
+        if (forgotten.has(roomId)) {
+          k.fill(0);
+          keks.delete(id);
+          refuseForgotten(roomId);
+        }
       }
       return k;
     },
     async setOwnKek(roomId, kek) {
+      refuseForgotten(roomId);
       keks.set(ownKekId(roomId), kek);
-      await keystore.putSecret(ownKekId(roomId), kek);
+      await storeSecret(roomId, ownKekId(roomId), kek);
     },
     async wrapFor(roomId, epoch, memberId) {
       const kek = await keys.hostKek(roomId, memberId);
@@ -170,7 +197,8 @@ export function createRoomKeys(keystore: Keystore): RoomKeys {
       return c;
     },
     async setPassword(roomId, hash) {
-      await keystore.putSecret(`room.${roomId}.pw`, Buffer.from(hash, 'utf8'));
+      refuseForgotten(roomId);
+      await storeSecret(roomId, `room.${roomId}.pw`, Buffer.from(hash, 'utf8'));
     },
     async password(roomId) {
       return (await keystore.getSecret(`room.${roomId}.pw`))?.toString('utf8');
@@ -196,6 +224,7 @@ export function createRoomKeys(keystore: Keystore): RoomKeys {
       await keystore.deleteSecret(id).catch(() => undefined);
     },
     async forget(roomId) {
+      forgotten.add(roomId);
       for (const epoch of keys.epochs(roomId)) await keys.shred(roomId, epoch);
       epochKeys.delete(roomId);
       const prefix = `room.${roomId}.`;
