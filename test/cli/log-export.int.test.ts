@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { replayStream } from '../../src/actors/replay.js';
 import { traceLines } from '../../src/cli/commands/log-export.js';
+import { SESSION_MACHINE_VERSION } from '../../src/machines/session.machine.js';
 import { decodeTrace } from '../../src/protocol/trace.codec.js';
 import { createFileEventStore } from '../../src/store/file-event-store.js';
 import { readAllStreams, replayCli, startDurablePeer } from '../support/durable-log.js';
@@ -85,8 +86,8 @@ describe('conclave log export', () => {
       formatVersion: 1,
       stream,
       machine: 'session',
-      machineVersion: 1,
-      machines: { session: 1 },
+      machineVersion: SESSION_MACHINE_VERSION,
+      machines: { session: SESSION_MACHINE_VERSION },
       software: { name: 'conclave', version: expect.any(String) },
       events: events.length,
     });
