@@ -30,6 +30,8 @@ export interface LogWriter {
   readonly isOverloaded: boolean;
   readonly appendedCount: number;
   readonly failedCount: number;
+  /** Calls of `onAppended`/`onError` that threw: the events stay stored, the writer goes on. */
+  readonly listenerErrorCount: number;
   /** Seconds each successful `store.append` took (one per stream batch; durable when it resolves). */
   readonly appendLatency: HistogramSnapshot;
 }
@@ -41,47 +43,65 @@ export function createLogWriter(init: LogWriterInit, deps: LogWriterDeps): LogWr
   let pending = 0;
   let appended = 0;
   let failed = 0;
+  /** Listener calls that threw (counted, never rethrown into the writer). */
+  let listenerErrors = 0;
   let scheduled = false;
   let inFlight: Promise<void> = Promise.resolve();
   const clock = deps.clock ?? (() => performance.now());
   const latency = createLatencyHistogram();
 
+  /**
+   * Tell a listener; a listener that throws is its own bug, not the log's: it must neither turn
+   * stored events into failed ones nor stop the writer.
+   */
+  function tell<T>(listener: ((arg: T) => void) | undefined, arg: T): void {
+    if (!listener) return;
+    try {
+      listener(arg);
+    } catch {
+      listenerErrors += 1;
+    }
+  }
+
   async function appendStream(stream: string, events: NewEvent[]): Promise<void> {
+    let r: { version: number; firstPosition: number };
     try {
       const version = versions.get(stream) ?? (await deps.store.streamVersion(stream));
       const started = clock();
-      const r = await deps.store.append(stream, events, { expectedVersion: version });
+      r = await deps.store.append(stream, events, { expectedVersion: version });
       latency.observe((clock() - started) / 1000);
-      // A stream whose actor reached a final state gets nothing more: forget its version (else one
-      // entry per handshake and session ever run would stay here).
-      if (events.at(-1)?.meta.status === 'done') versions.delete(stream);
-      else versions.set(stream, r.version);
-      appended += events.length;
-      if (deps.onAppended) {
-        deps.onAppended(
-          events.map((e, i) => ({
-            ...e,
-            stream,
-            version: r.version - events.length + 1 + i,
-            position: r.firstPosition + i,
-          })),
-        );
-      }
     } catch (err) {
       if (err instanceof VersionConflictError) {
         // Someone else wrote to a stream this process owns. The events still happened: record
         // them after the foreign ones, and say so loudly.
-        deps.onError?.({ stream, code: err.code, message: err.message });
+        tell(deps.onError, { stream, code: err.code, message: err.message });
         versions.set(stream, err.actual);
         return appendStream(stream, events);
       }
       failed += events.length;
       versions.delete(stream);
-      deps.onError?.({
+      tell(deps.onError, {
         stream,
         code: isAppError(err) ? err.code : 'ERR_STORE_UNAVAILABLE',
         message: err instanceof Error ? err.message : String(err),
       });
+      return;
+    }
+    // A stream whose actor reached a final state gets nothing more: forget its version (else one
+    // entry per handshake and session ever run would stay here).
+    if (events.at(-1)?.meta.status === 'done') versions.delete(stream);
+    else versions.set(stream, r.version);
+    appended += events.length;
+    if (deps.onAppended) {
+      tell(
+        deps.onAppended,
+        events.map((e, i) => ({
+          ...e,
+          stream,
+          version: r.version - events.length + 1 + i,
+          position: r.firstPosition + i,
+        })),
+      );
     }
   }
 
@@ -90,9 +110,10 @@ export function createLogWriter(init: LogWriterInit, deps: LogWriterDeps): LogWr
     const batch = [...queues.entries()];
     queues.clear();
     const prev = inFlight;
+    // Never rejects: appendStream reports failures itself, and one batch must not stop the next.
     inFlight = (async () => {
       await prev;
-      await Promise.all(
+      await Promise.allSettled(
         batch.map(async ([stream, events]) => {
           try {
             await appendStream(stream, events);
@@ -134,6 +155,9 @@ export function createLogWriter(init: LogWriterInit, deps: LogWriterDeps): LogWr
     },
     get failedCount() {
       return failed;
+    },
+    get listenerErrorCount() {
+      return listenerErrors;
     },
     get appendLatency() {
       return latency.snapshot();

@@ -136,6 +136,22 @@ function openKeystore(dir: string, protection: Protection): Keystore {
     return identity;
   };
 
+  /**
+   * One operation at a time per secret: a delete shreds the file in place (after moving it out of
+   * view), so a read of the same id that had already opened it would get the random bytes.
+   */
+  const busy = new Map<string, Promise<unknown>>();
+  function serial<T>(id: string, run: () => Promise<T>): Promise<T> {
+    const prev = busy.get(id) ?? Promise.resolve();
+    const next = prev.then(run, run);
+    const settled = next.catch(() => undefined);
+    busy.set(id, settled);
+    void settled.then(() => {
+      if (busy.get(id) === settled) busy.delete(id);
+    });
+    return next;
+  }
+
   return {
     isVolatile: false,
 
@@ -157,18 +173,18 @@ function openKeystore(dir: string, protection: Protection): Keystore {
     async putSecret(id, secret) {
       assertSecretId(id);
       assertSecretSize(secret);
-      await writeEntry(secretFileName(id), secret);
+      await serial(id, () => writeEntry(secretFileName(id), secret));
     },
 
     async getSecret(id) {
       assertSecretId(id);
-      return readEntry(secretFileName(id));
+      return serial(id, () => readEntry(secretFileName(id)));
     },
 
     async deleteSecret(id) {
       assertSecretId(id);
       live();
-      await shredFile(dir, secretFileName(id));
+      await serial(id, () => shredFile(dir, secretFileName(id)));
     },
 
     async listSecrets(prefix = '') {

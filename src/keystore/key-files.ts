@@ -20,6 +20,10 @@ const TEMP_SUFFIX = '.tmp';
 // O_NOFOLLOW: never read or shred through a symlink planted in the keys dir (0 where unsupported).
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 
+/** A private temp name beside `name` (`isTempFile` recognises it; shredded at open if left). */
+const tempName = (name: string): string =>
+  `.${name}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
+
 /**
  * Create `dir` (0700) if needed, and tighten it to 0700 if it exists with looser permissions.
  * A path that exists but is not a directory (a symlink included) is `ERR_INVALID_CONFIG`.
@@ -132,7 +136,7 @@ export async function writePrivateFileAtomic(
   name: string,
   data: Uint8Array,
 ): Promise<void> {
-  const temp = join(dir, `.${name}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+  const temp = join(dir, tempName(name));
   const handle = await open(temp, 'wx', FILE_MODE);
   try {
     try {
@@ -143,27 +147,47 @@ export async function writePrivateFileAtomic(
     }
     await rename(temp, join(dir, name));
   } catch (err) {
-    await unlink(temp).catch(() => undefined);
+    // What reached the temp file may be the secret itself (an unprotected keystore): shred it.
+    await shredPath(temp).catch(() => undefined);
     throw err;
   }
   await syncDir(dir);
 }
 
 /**
- * Shred a file: overwrite it in place with random bytes, fsync, unlink, fsync the directory. A
- * missing file is fine. (On copy-on-write or wear-levelled storage the old blocks may survive;
- * passphrase wrapping is the real protection at rest.)
+ * Shred a file: move it out of view under a private temp name (an atomic rename: a reader sees
+ * the old contents or nothing, never the random bytes), overwrite it there with random bytes,
+ * fsync, unlink, fsync the directory. A missing file is fine, also when two shreds race. (On
+ * copy-on-write or wear-levelled storage the old blocks may survive; passphrase wrapping is the
+ * real protection at rest.) A temp file left by a crash is shredded at the next open.
  *
  * @example
  * await shredFile(dir, secretFileName('room:r1:epoch:1'));
  */
 export async function shredFile(dir: string, name: string): Promise<void> {
   const path = join(dir, name);
+  const hidden = isTempFile(name) ? path : join(dir, tempName(name));
+  if (hidden !== path) {
+    try {
+      await rename(path, hidden);
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+  }
+  await shredPath(hidden);
+  await syncDir(dir);
+}
+
+/** Overwrite a file no one else looks at with random bytes, fsync and unlink it. */
+async function shredPath(path: string): Promise<void> {
   let handle;
   try {
     handle = await open(path, constants.O_RDWR | NOFOLLOW);
   } catch (err) {
     if (isNotFound(err)) return;
+    // A symlink planted in the keys dir: remove the link, never write through it.
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') return unlinkIfThere(path);
     throw err;
   }
   try {
@@ -173,8 +197,15 @@ export async function shredFile(dir: string, name: string): Promise<void> {
   } finally {
     await handle.close();
   }
-  await unlink(path);
-  await syncDir(dir);
+  await unlinkIfThere(path);
+}
+
+async function unlinkIfThere(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
 }
 
 /** fsync a directory so a rename or unlink in it is durable (not supported on Windows). */
