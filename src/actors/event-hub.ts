@@ -21,7 +21,10 @@ export interface HubEvent {
 
 export interface EventHub {
   publish(type: HubEventType, data: Readonly<Record<string, unknown>>): HubEvent;
-  /** Buffered events with id > `afterId` (those still held), then live ones. */
+  /**
+   * Buffered events with id > `afterId` (those still held), then live ones; an `afterId` past the
+   * newest id (a client from before a restart) gets the whole buffer.
+   */
   events$(afterId?: number): Observable<HubEvent>;
   readonly lastId: number;
   close(): void;
@@ -43,8 +46,10 @@ export function createEventHub(init: { capacity?: number; now?: () => Date } = {
     },
     events$(afterId = 0) {
       return new Observable<HubEvent>((sub) => {
-        // Subscribe to live first and drop what the replay already delivered: no gap, no dup.
-        let replayedUpTo = afterId;
+        // Subscribe to live first and drop what the replay already delivered: no gap, no dup. An
+        // id past the newest comes from before a restart (ids start again at 1): replay it all,
+        // or the client would wait for ever for ids it already "has".
+        let replayedUpTo = afterId > lastId ? 0 : afterId;
         const liveSub = live.subscribe({
           next: (e) => {
             if (e.id > replayedUpTo) sub.next(e);

@@ -1,6 +1,8 @@
 /**
  * Server-sent events from an Observable, with a bounded per-client buffer: a client that stops
- * reading is disconnected instead of growing the peer's memory.
+ * reading is disconnected instead of growing the peer's memory. What the Observable gives at once
+ * when subscribed (a feed's replay of its buffer, itself bounded) is not lag: the limit counts
+ * what piles up beyond it, so a client that connects after a burst of large events is served.
  */
 import type { Request, Response } from 'express';
 import type { Observable } from 'rxjs';
@@ -34,14 +36,19 @@ export function streamSse(
 
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), options.heartbeatMs ?? 15_000);
   heartbeat.unref();
+  // What `subscribe` delivers at once is the replay; its bytes still unsent (at most what is
+  // buffered) are not lag.
+  let replaying = true;
+  let replay = 0;
   const sub = items$.subscribe({
     next(item) {
       let frame = '';
       if (item.id !== undefined) frame += `id: ${item.id}\n`;
       if (item.event !== undefined) frame += `event: ${item.event}\n`;
       frame += `data: ${JSON.stringify(item.data)}\n\n`;
+      if (!replaying) replay = Math.min(replay, res.writableLength);
       res.write(frame);
-      if (res.writableLength > maxBuffered) {
+      if (!replaying && res.writableLength - replay > maxBuffered) {
         res.destroy();
       }
     },
@@ -52,6 +59,8 @@ export function streamSse(
       res.end();
     },
   });
+  replaying = false;
+  replay = res.writableLength;
   const stop = (): void => {
     clearInterval(heartbeat);
     sub.unsubscribe();
