@@ -176,6 +176,24 @@ describe('local API guards', () => {
     expect(bad.json.code).toBe('ERR_INVALID_ARGUMENT');
   });
 
+  it('refuses a ping ?via= other than push or request with 400, and takes the two', async () => {
+    const ping = (q: string) =>
+      http(`${api.url}/api/peers/${'a'.repeat(64)}/ping${q}`, { method: 'POST', headers: auth });
+    for (const q of ['?via=PUSH', '?via=bogus', '?via=push&via=push']) {
+      const r = await ping(q);
+      expect(r.status, q).toBe(400);
+      expect(r.json.code).toBe('ERR_INVALID_ARGUMENT');
+    }
+    for (const q of ['', '?via=push', '?via=request']) expect((await ping(q)).status, q).toBe(200);
+  });
+
+  it('says a path that does not percent-decode is a bad path, not a bad body', async () => {
+    const r = await http(`${api.url}/api/peers/%ZZ/ping`, { method: 'POST', headers: auth });
+    expect(r.status).toBe(400);
+    expect(r.json.code).toBe('ERR_INVALID_ARGUMENT');
+    expect(r.json.detail).toMatch(/percent-encoding in the request path/);
+  });
+
   it('never treated a client error as an unexpected (stack-logged) error', () => {
     expect(unexpected).toEqual([]);
   });

@@ -3,6 +3,7 @@
  * on change; verifies what arrives (see `beacon-verifier.ts`), keeps last-seen times, and tells the
  * discovery actor only about changes — a peer appearing, changing, or expiring.
  */
+import { isIPv4 } from 'node:net';
 import {
   exportPublicKey,
   sign,
@@ -148,7 +149,10 @@ export function createDiscoveryService(
         accepted += 1;
         // Only the signed, advertised addresses, in the sender's order: the source address of a
         // datagram differs per interface it arrived on and would make every beacon a "change".
-        const addrs = b.addrs.length > 0 ? b.addrs : [from.address];
+        // Only IPv4 literals: a signed beacon may still name any host (a DNS name, a URL
+        // fragment), and these become the URLs this peer posts handshakes to.
+        const listed = b.addrs.filter((a) => isIPv4(a));
+        const addrs = listed.length > 0 ? listed : [from.address];
         deps.send({
           type: 'peer.seen',
           peerId: b.peerId,

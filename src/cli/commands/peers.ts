@@ -6,6 +6,7 @@ import { apiJson, resolveTarget } from '../api-client.js';
 import { clientOptions, type ClientOpts } from '../client-options.js';
 import { printJson, printLine } from '../output.js';
 import { formatTable } from '../format.js';
+import { printable } from './room-format.js';
 
 const BADGE: Record<string, string> = {
   verified: '✔ verified',
@@ -29,17 +30,18 @@ export function formatPeers(peers: readonly PeerView[]): string {
   }
   const rows = peers.map((p) => [
     p.peerId.slice(0, 12),
-    p.name ?? '-',
+    // Names and addresses come from other peers' beacons: never let them drive the terminal.
+    printable(p.name ?? '-'),
     BADGE[p.trust ?? ''] ?? '? no pin',
     p.via ?? '-',
-    p.addresses[0] ?? '-',
+    printable(p.addresses[0] ?? '-'),
     ago(p.lastSeen),
   ]);
   return formatTable(['PEER', 'NAME', 'TRUST', 'VIA', 'ADDRESS', 'SEEN'], rows);
 }
 
 function formatPin(pin: Pin): string {
-  return `${pin.peerId.slice(0, 12)}  ${pin.name ?? ''}  now ${BADGE[pin.state] ?? pin.state}`;
+  return `${pin.peerId.slice(0, 12)}  ${printable(pin.name ?? '')}  now ${BADGE[pin.state] ?? pin.state}`;
 }
 
 export function registerPeersCommands(program: Command): void {

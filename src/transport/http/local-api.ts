@@ -192,7 +192,10 @@ export function createLocalApi(deps: LocalApiDeps): Express {
   app.post('/api/peers/:peerId/ping', async (req, res) => {
     const peerId = PeerIdParam.safeParse(req.params.peerId);
     if (!peerId.success) throw new AppError('ERR_INVALID_ARGUMENT', 'peerId must be hex');
-    const via = req.query.via === 'push' ? 'push' : 'request';
+    const asked = req.query.via ?? 'request';
+    if (asked !== 'push' && asked !== 'request')
+      throw new AppError('ERR_INVALID_ARGUMENT', 'via must be push or request (e.g. ?via=push)');
+    const via = asked;
     res.json(
       await deps.channel.request(
         { type: 'peer.ping', peerId: peerId.data.toLowerCase(), via },

@@ -110,9 +110,11 @@ function fromBodyParser(err: unknown): AppError | undefined {
     // A body that does not inflate (Content-Encoding: gzip with other bytes) comes as the zlib
     // error marked 400 by body-parser, with no type: still the client's, not a bug of ours.
     const status = 'status' in err ? err.status : undefined;
-    return typeof status === 'number' && status >= 400 && status < 500
-      ? new AppError('ERR_INVALID_ARGUMENT', 'the request body could not be read (bad encoding)')
-      : undefined;
+    if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+    // Express reports a path parameter it cannot decode (`/api/rooms/%ZZ`) as a URIError, 400.
+    return err instanceof URIError
+      ? new AppError('ERR_INVALID_ARGUMENT', 'bad percent-encoding in the request path')
+      : new AppError('ERR_INVALID_ARGUMENT', 'the request body could not be read (bad encoding)');
   }
   switch (err.type) {
     case 'entity.parse.failed':

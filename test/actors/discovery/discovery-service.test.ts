@@ -58,6 +58,43 @@ describe('discovery service', () => {
     expect(actorA.getSnapshot()).toBe(before);
   });
 
+  it('builds peer URLs only from IPv4 literals in a beacon (else from the sender)', async () => {
+    const bus = createFakeBus();
+    const [a, b, c] = await Promise.all([
+      generateIdentity('ed25519'),
+      generateIdentity('ed25519'),
+      generateIdentity('ed25519'),
+    ]);
+    const actorA = createActor(discoveryMachine, {
+      input: { stream: 'discovery', selfPeerId: a.fingerprint, maxPeers: 10 },
+    }).start();
+    const sa = createDiscoveryService(
+      { identity: a, name: 'a', peerPort: 7400, addresses: ['127.0.0.1'], intervalMs: 20 },
+      { multicast: bus.join('127.0.0.1'), send: (e) => actorA.send(e), rooms: () => [] },
+    );
+    // Signed, but naming hosts this peer would post handshakes to: only the literal counts.
+    const sb = createDiscoveryService(
+      {
+        identity: b,
+        name: 'b',
+        peerPort: 7500,
+        addresses: ['metadata.google.internal', '127.0.0.1:7401/api?', '127.0.0.2'],
+        intervalMs: 20,
+      },
+      { multicast: bus.join('127.0.0.2'), send: () => undefined, rooms: () => [] },
+    );
+    const sc = createDiscoveryService(
+      { identity: c, name: 'c', peerPort: 7600, addresses: ['intranet.local'], intervalMs: 20 },
+      { multicast: bus.join('127.0.0.3'), send: () => undefined, rooms: () => [] },
+    );
+    services.push(sa, sb, sc);
+    for (const s of [sa, sb, sc]) s.start();
+    await new Promise((r) => setTimeout(r, 150));
+    const peers = actorA.getSnapshot().context.peers;
+    expect(peers[b.fingerprint]?.urls).toEqual(['http://127.0.0.2:7500']);
+    expect(peers[c.fingerprint]?.urls).toEqual(['http://127.0.0.3:7600']);
+  });
+
   it('expires a peer that stops sending', async () => {
     const bus = createFakeBus();
     const [a, b] = await Promise.all([generateIdentity('ed25519'), generateIdentity('ed25519')]);
