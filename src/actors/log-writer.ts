@@ -32,6 +32,8 @@ export interface LogWriter {
   readonly failedCount: number;
   /** Calls of `onAppended`/`onError` that threw: the events stay stored, the writer goes on. */
   readonly listenerErrorCount: number;
+  /** The last append failed and none has succeeded since (a full disk, a store gone). */
+  readonly isFailing: boolean;
   /** Seconds each successful `store.append` took (one per stream batch; durable when it resolves). */
   readonly appendLatency: HistogramSnapshot;
 }
@@ -45,6 +47,8 @@ export function createLogWriter(init: LogWriterInit, deps: LogWriterDeps): LogWr
   let failed = 0;
   /** Listener calls that threw (counted, never rethrown into the writer). */
   let listenerErrors = 0;
+  /** The last append failed and none has succeeded since: the log is not keeping up. */
+  let isFailing = false;
   let scheduled = false;
   let inFlight: Promise<void> = Promise.resolve();
   const clock = deps.clock ?? (() => performance.now());
@@ -79,6 +83,7 @@ export function createLogWriter(init: LogWriterInit, deps: LogWriterDeps): LogWr
         return appendStream(stream, events);
       }
       failed += events.length;
+      isFailing = true;
       versions.delete(stream);
       tell(deps.onError, {
         stream,
@@ -92,6 +97,7 @@ export function createLogWriter(init: LogWriterInit, deps: LogWriterDeps): LogWr
     if (events.at(-1)?.meta.status === 'done') versions.delete(stream);
     else versions.set(stream, r.version);
     appended += events.length;
+    isFailing = false;
     if (deps.onAppended) {
       tell(
         deps.onAppended,
@@ -158,6 +164,9 @@ export function createLogWriter(init: LogWriterInit, deps: LogWriterDeps): LogWr
     },
     get listenerErrorCount() {
       return listenerErrors;
+    },
+    get isFailing() {
+      return isFailing;
     },
     get appendLatency() {
       return latency.snapshot();

@@ -8,6 +8,7 @@ import { createPeerRuntime } from '../actors/peer-runtime.js';
 import { formatFingerprint } from '../crypto/identity.js';
 import { AppError } from '../errors.js';
 import { createFileKeystore } from '../keystore/file-keystore.js';
+import { acquireFileLock } from '../store/file-lock.js';
 import { createMemoryKeystore } from '../keystore/memory-keystore.js';
 import type { Keystore } from '../keystore/keystore.js';
 import { SOFTWARE_VERSION } from '../protocol/version.js';
@@ -69,6 +70,12 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
 
   try {
     if (config.dataDir !== undefined) await ensureDataDir(config.dataDir);
+    if (config.dataDir !== undefined && !config.isVolatile) {
+      // One peer per data directory, before anything in it is touched: a second one would shred
+      // the first one's keystore temp files at open (they look like a crash's leftovers).
+      const dirLock = await acquireFileLock(config.dataDir, 'data directory', 'peer.lock');
+      cleanups.push(() => dirLock.release());
+    }
     const keystore: Keystore = config.isVolatile
       ? createMemoryKeystore()
       : await createFileKeystore({
@@ -188,7 +195,12 @@ export async function servePeer(config: ServeConfig, io: ServeIo): Promise<Runni
       channel,
       log: store,
       health: () => ({
-        status: isStopping ? 'stopping' : runtime.writer.isOverloaded ? 'degraded' : 'ok',
+        // Degraded while the log is behind or failing: events are then not being recorded.
+        status: isStopping
+          ? 'stopping'
+          : runtime.writer.isOverloaded || runtime.writer.isFailing
+            ? 'degraded'
+            : 'ok',
         version: SOFTWARE_VERSION,
         uptimeSeconds: Math.round(process.uptime()),
         log: {

@@ -85,29 +85,37 @@ async function createExclusive(target: string, content: string, token: string): 
   }
 }
 
-function lockedError(dir: string, info: LockInfo | undefined): AppError {
+function lockedError(
+  dir: string,
+  info: LockInfo | undefined,
+  what = 'event log',
+  file = LOCK_FILE,
+): AppError {
   const who = info
     ? `process ${info.pid} on ${info.host} (since ${info.since})`
     : 'another process';
   return new AppError(
     'ERR_STORE_LOCKED',
-    `event log ${dir} is in use by ${who}; stop it first, or read its log through its local API` +
-      (info && info.host !== hostname()
-        ? `; if that host is gone, delete ${join(dir, LOCK_FILE)}`
-        : ''),
+    `${what} ${dir} is in use by ${who}; stop it first, or read its log through its local API` +
+      (info && info.host !== hostname() ? `; if that host is gone, delete ${join(dir, file)}` : ''),
     { details: info ? { pid: info.pid, host: info.host } : {} },
   );
 }
 
 /**
- * Take the writer lock of the log directory `dir`.
+ * Take the writer lock of the log directory `dir` (or of another directory one process owns:
+ * `what` names it in the error, `file` is the lock's name in it).
  *
  * @example
  * const lock = await acquireFileLock('/var/lib/conclave/log');
  * try { … } finally { await lock.release(); }
  */
-export async function acquireFileLock(dir: string): Promise<FileLock> {
-  const path = join(dir, LOCK_FILE);
+export async function acquireFileLock(
+  dir: string,
+  what = 'event log',
+  file = LOCK_FILE,
+): Promise<FileLock> {
+  const path = join(dir, file);
   const token = randomBytes(12).toString('hex');
   const mine: LockInfo = {
     pid: process.pid,
@@ -133,7 +141,7 @@ export async function acquireFileLock(dir: string): Promise<FileLock> {
     } catch {
       continue; // released meanwhile: try again
     }
-    if (held && isAlive(held)) throw lockedError(dir, held);
+    if (held && isAlive(held)) throw lockedError(dir, held, what, file);
     // Stale: move it aside, and remove it only if it is still the one we judged stale.
     const aside = `${path}.stale.${token}`;
     try {
@@ -145,11 +153,11 @@ export async function acquireFileLock(dir: string): Promise<FileLock> {
     if (moved !== undefined && moved.token !== held?.token) {
       await link(aside, path).catch(() => undefined); // someone's fresh lock: put it back
       await unlink(aside).catch(() => undefined);
-      throw lockedError(dir, moved);
+      throw lockedError(dir, moved, what, file);
     }
     await unlink(aside).catch(() => undefined);
   }
-  throw lockedError(dir, await readLock(path).catch(() => undefined));
+  throw lockedError(dir, await readLock(path).catch(() => undefined), what, file);
 }
 
 function lockHandle(path: string, token: string): FileLock {

@@ -71,12 +71,14 @@ describe('log writer listeners', () => {
     const { unhandled } = await withUnhandled(async () => {
       writer.enqueue('s:1', event(1));
       await writer.flush();
+      expect(writer.isFailing).toBe(true); // what /api/health reports as degraded
       broken = false;
       writer.enqueue('s:2', event(2));
       await writer.flush();
     });
     expect(unhandled).toEqual([]);
     expect(writer.failedCount).toBe(1);
+    expect(writer.isFailing).toBe(false);
     expect((await inner.readStream('s:2')).map((e) => e.data)).toEqual([{ n: 2 }]);
     expect(writer.pending).toBe(0);
   });
