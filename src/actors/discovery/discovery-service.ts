@@ -42,10 +42,15 @@ export interface DiscoveryServiceDeps {
   readonly nowMs?: () => number;
 }
 
+/** A peer's facts (name, addresses, rooms) change in the table and the log at most 3 at once, then one per 5 s. */
+export const CHANGE_EVERY_MS = 5_000;
+const CHANGE_BURST = 3;
+
 export interface DiscoveryStats {
   readonly beaconsSent: number;
   readonly beaconsAccepted: number;
-  readonly dropped: Readonly<Record<BeaconDropReason, number>>;
+  /** By reason; `table-full`: a valid beacon from a new peer while the table holds `maxPeers`. */
+  readonly dropped: Readonly<Record<BeaconDropReason | 'table-full', number>>;
   readonly tableSize: number;
   readonly lastHeardAt: Readonly<Record<string, number>>;
 }
@@ -72,6 +77,14 @@ export function createDiscoveryService(
     maxTracked: maxPeers * 2,
   });
   const lastSeen = new Map<string, number>();
+  /**
+   * Per peer: the facts last passed on, and a bucket of changes allowed (`CHANGE_BURST`, one more
+   * per `CHANGE_EVERY_MS`). Each change is a recorded transition: one key must not grow the log
+   * without bound by renaming itself on every beacon. A change held back goes through at the
+   * peer's next beacon once the bucket has refilled (beacons carry the current facts).
+   */
+  const lastFacts = new Map<string, { facts: string; at: number; tokens: number }>();
+  let tableFull = 0;
   const publicKey = exportPublicKey(init.identity);
   let seq = 0;
   let sent = 0;
@@ -133,6 +146,7 @@ export function createDiscoveryService(
     for (const [peerId, seen] of lastSeen) {
       if (t - seen > ttlMs) {
         lastSeen.delete(peerId);
+        lastFacts.delete(peerId);
         deps.send({ type: 'peer.expired', peerId, at: iso(t) });
       }
     }
@@ -144,7 +158,10 @@ export function createDiscoveryService(
         const verdict = verifier.check(bytes, from.address, receivedAt);
         if (!verdict.ok) return;
         const b = verdict.beacon;
-        if (!lastSeen.has(b.peerId) && lastSeen.size >= maxPeers) return;
+        if (!lastSeen.has(b.peerId) && lastSeen.size >= maxPeers) {
+          tableFull += 1;
+          return;
+        }
         lastSeen.set(b.peerId, receivedAt);
         accepted += 1;
         // Only the signed, advertised addresses, in the sender's order: the source address of a
@@ -153,6 +170,22 @@ export function createDiscoveryService(
         // fragment), and these become the URLs this peer posts handshakes to.
         const listed = b.addrs.filter((a) => isIPv4(a));
         const addrs = listed.length > 0 ? listed : [from.address];
+        const facts = JSON.stringify([b.name, b.kind, addrs, b.port, b.rooms]);
+        const last = lastFacts.get(b.peerId);
+        if (last === undefined) {
+          lastFacts.set(b.peerId, { facts, at: receivedAt, tokens: CHANGE_BURST });
+        } else if (last.facts !== facts) {
+          // A token bucket: a few changes at once (a room created, then another), then one per
+          // CHANGE_EVERY_MS; a change held back is seen (no expiry), not passed on.
+          const refill = Math.floor((receivedAt - last.at) / CHANGE_EVERY_MS);
+          if (refill > 0) {
+            last.tokens = Math.min(CHANGE_BURST, last.tokens + refill);
+            last.at = receivedAt;
+          }
+          if (last.tokens < 1) return;
+          last.tokens -= 1;
+          last.facts = facts;
+        }
         deps.send({
           type: 'peer.seen',
           peerId: b.peerId,
@@ -173,7 +206,7 @@ export function createDiscoveryService(
     stats: () => ({
       beaconsSent: sent,
       beaconsAccepted: accepted,
-      dropped: { ...verifier.dropped },
+      dropped: { ...verifier.dropped, 'table-full': tableFull },
       tableSize: lastSeen.size,
       lastHeardAt: Object.fromEntries(lastSeen),
     }),

@@ -202,4 +202,85 @@ describe('discovery service', () => {
     expect(st.tableSize).toBeLessThanOrEqual(maxPeers);
     expect(Object.keys(actor.getSnapshot().context.peers).length).toBeLessThanOrEqual(maxPeers);
   });
+
+  it('counts the valid beacons of new peers a full table cannot take (table-full)', async () => {
+    const bus = createFakeBus();
+    const ids = await Promise.all(Array.from({ length: 4 }, () => generateIdentity('ed25519')));
+    const [a, ...others] = ids as [(typeof ids)[0], ...typeof ids];
+    const sa = createDiscoveryService(
+      {
+        identity: a,
+        name: 'a',
+        peerPort: 1,
+        addresses: ['127.0.0.1'],
+        intervalMs: 60_000,
+        maxPeers: 2,
+      },
+      { multicast: bus.join('127.0.0.1'), send: () => undefined, rooms: () => [] },
+    );
+    services.push(sa);
+    sa.start();
+    others.forEach((id, i) => {
+      const s = createDiscoveryService(
+        {
+          identity: id,
+          name: `p${i}`,
+          peerPort: 7400,
+          addresses: [`127.0.0.${i + 2}`],
+          intervalMs: 20,
+        },
+        { multicast: bus.join(`127.0.0.${i + 2}`), send: () => undefined, rooms: () => [] },
+      );
+      services.push(s);
+      s.start();
+    });
+    await new Promise((r) => setTimeout(r, 150));
+    const st = sa.stats();
+    expect(st.tableSize).toBe(2);
+    expect(st.dropped['table-full']).toBeGreaterThan(0);
+  });
+
+  it('passes on at most a few changes of one peer at once, then one per 5 s', async () => {
+    const bus = createFakeBus();
+    const [a, m] = await Promise.all([generateIdentity('ed25519'), generateIdentity('ed25519')]);
+    const seen: DiscoveryEvent[] = [];
+    const sa = createDiscoveryService(
+      { identity: a, name: 'a', peerPort: 1, addresses: ['127.0.0.1'], intervalMs: 60_000 },
+      { multicast: bus.join('127.0.0.1'), send: (e) => seen.push(e), rooms: () => [] },
+    );
+    services.push(sa);
+    sa.start();
+    // One key renaming itself in every beacon, 200 beacons over 10 s (rate limits per source
+    // are per address: each comes from its own).
+    const t0 = Date.now();
+    for (let i = 0; i < 200; i++) {
+      const at = t0 + i * 50;
+      const unsigned: UnsignedBeacon = {
+        v: 1,
+        type: 'beacon',
+        peerId: m.fingerprint,
+        name: `m${i}`,
+        kind: 'ed25519',
+        publicKey: exportPublicKey(m),
+        port: 7400,
+        addrs: ['10.0.0.9'],
+        rooms: [],
+        ts: at,
+        seq: i,
+      };
+      const sig = toBase64Url(
+        sign(m.privateKey, SignatureDomains.beacon, beaconSigningFields(unsigned)),
+      );
+      bus.inject(
+        Buffer.from(JSON.stringify({ ...unsigned, sig })),
+        `10.1.${i >> 8}.${i & 255}`,
+        at,
+      );
+    }
+    const changes = seen.filter((e) => e.type === 'peer.seen' && e.peerId === m.fingerprint);
+    // the first sighting, a burst of 3, then one per 5 s over 10 s: 1 + 3 + 1 (at 5 s)
+    expect(changes.length).toBeGreaterThanOrEqual(4);
+    expect(changes.length).toBeLessThanOrEqual(6);
+    expect(sa.stats().lastHeardAt[m.fingerprint]).toBe(t0 + 199 * 50);
+  });
 });
