@@ -19,6 +19,29 @@ import { createFakeBus } from '../../support/fake-multicast.js';
 const services: DiscoveryService[] = [];
 afterEach(() => services.splice(0).forEach((s) => s.stop()));
 
+/** Peer "a" on the bus, listening with a long beacon interval; started and stopped with the test. */
+function listener(
+  bus: ReturnType<typeof createFakeBus>,
+  identity: Awaited<ReturnType<typeof generateIdentity>>,
+  send: (e: DiscoveryEvent) => void,
+  maxPeers?: number,
+): DiscoveryService {
+  const s = createDiscoveryService(
+    {
+      identity,
+      name: 'a',
+      peerPort: 1,
+      addresses: ['127.0.0.1'],
+      intervalMs: 60_000,
+      ...(maxPeers !== undefined ? { maxPeers } : {}),
+    },
+    { multicast: bus.join('127.0.0.1'), send, rooms: () => [] },
+  );
+  services.push(s);
+  s.start();
+  return s;
+}
+
 describe('discovery service', () => {
   it('two peers on one bus find each other and tell their actor only about changes', async () => {
     const bus = createFakeBus();
@@ -130,19 +153,7 @@ describe('discovery service', () => {
     const actor = createActor(discoveryMachine, {
       input: { stream: 'discovery', selfPeerId: a.fingerprint, maxPeers },
     }).start();
-    const sa = createDiscoveryService(
-      {
-        identity: a,
-        name: 'a',
-        peerPort: 1,
-        addresses: ['127.0.0.1'],
-        intervalMs: 60_000,
-        maxPeers,
-      },
-      { multicast: bus.join('127.0.0.1'), send: (e) => actor.send(e), rooms: () => [] },
-    );
-    services.push(sa);
-    sa.start();
+    const sa = listener(bus, a, (e) => actor.send(e), maxPeers);
     const now = Date.now();
     let n = 0;
     const kinds = { garbage: 0, badSig: 0, spoofed: 0, sybil: 0 };
@@ -207,19 +218,7 @@ describe('discovery service', () => {
     const bus = createFakeBus();
     const ids = await Promise.all(Array.from({ length: 4 }, () => generateIdentity('ed25519')));
     const [a, ...others] = ids as [(typeof ids)[0], ...typeof ids];
-    const sa = createDiscoveryService(
-      {
-        identity: a,
-        name: 'a',
-        peerPort: 1,
-        addresses: ['127.0.0.1'],
-        intervalMs: 60_000,
-        maxPeers: 2,
-      },
-      { multicast: bus.join('127.0.0.1'), send: () => undefined, rooms: () => [] },
-    );
-    services.push(sa);
-    sa.start();
+    const sa = listener(bus, a, () => undefined, 2);
     others.forEach((id, i) => {
       const s = createDiscoveryService(
         {
@@ -244,12 +243,7 @@ describe('discovery service', () => {
     const bus = createFakeBus();
     const [a, m] = await Promise.all([generateIdentity('ed25519'), generateIdentity('ed25519')]);
     const seen: DiscoveryEvent[] = [];
-    const sa = createDiscoveryService(
-      { identity: a, name: 'a', peerPort: 1, addresses: ['127.0.0.1'], intervalMs: 60_000 },
-      { multicast: bus.join('127.0.0.1'), send: (e) => seen.push(e), rooms: () => [] },
-    );
-    services.push(sa);
-    sa.start();
+    const sa = listener(bus, a, (e) => seen.push(e));
     // One key renaming itself in every beacon, 200 beacons over 10 s (rate limits per source
     // are per address: each comes from its own).
     const t0 = Date.now();
