@@ -75,7 +75,10 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((d) => d.stop()));
 });
 
-async function setUp(over: Partial<MdnsDiscoveryDeps> = {}) {
+async function setUp(
+  over: Partial<MdnsDiscoveryDeps> = {},
+  init: Partial<Parameters<typeof createMdnsDiscovery>[0]> = {},
+) {
   const [self, other] = await Promise.all([
     generateIdentity('ed25519'),
     generateIdentity('ed25519'),
@@ -94,6 +97,7 @@ async function setUp(over: Partial<MdnsDiscoveryDeps> = {}) {
       peerPort: 7400,
       domain: DOMAIN,
       recheckMs: 30,
+      ...init,
     },
     {
       ports: [link.port],
@@ -248,6 +252,23 @@ describe('mdns discovery', () => {
     await vi.waitFor(() => expect(events).toMatchObject([{ type: 'peer.seen', via: 'mdns' }]), {
       timeout: 3_000,
     });
+  });
+
+  it('makes room in a full table by dropping a record that never proved a peer', async () => {
+    const { link, other, answers, events, d } = await setUp({}, { maxServices: 3 });
+    // Forged records: no hello answers at their addresses, and no goodbye will ever come.
+    for (let i = 0; i < 3; i++)
+      link.up(service(`${i}`.repeat(64), { fqdn: `fake-${i}._conclave._tcp.local` }));
+    await vi.waitFor(() => expect(d.stats().helloFailed).toBeGreaterThanOrEqual(6));
+    answers.set('http://10.77.3.2:7400', hello(other, 'bob'));
+    link.up(service(other.fingerprint));
+    await vi.waitFor(() =>
+      expect(events).toContainEqual(
+        expect.objectContaining({ type: 'peer.seen', peerId: other.fingerprint }),
+      ),
+    );
+    expect(d.stats().services).toBe(3);
+    expect(d.stats().rejected['table-full']).toBe(0);
   });
 
   it('re-asks the link, less and less often', async () => {

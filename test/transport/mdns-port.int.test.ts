@@ -2,6 +2,7 @@
  * The bonjour-service port over real sockets on loopback. A random group and port instead of
  * 224.0.0.251:5353, so the test never meets a real mDNS responder or a parallel run.
  */
+import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   openBonjourPort,
@@ -67,5 +68,46 @@ describe('bonjour port', () => {
     await vi.waitFor(() => expect(p.status().refused).toBeGreaterThan(0));
     expect(p.status()).toMatchObject({ sent: 0, isJoined: false });
     expect(p.status().lastError).not.toBeNull();
+  });
+
+  it('keeps at most maxBrowsed services from forged answers, dropping the oldest (down)', async () => {
+    const where = isolated('127.0.0.1');
+    const b = openBonjourPort({ ...where, maxBrowsed: 20 });
+    open.push(b);
+    const found: string[] = [];
+    const gone: string[] = [];
+    b.browse({ up: (s) => found.push(s.fqdn), down: (f) => gone.push(f) });
+    // A LAN host answering with 100 made-up services, as fast as it likes.
+    const mdns = createRequire(import.meta.url)('multicast-dns') as (o: object) => {
+      respond(packet: object, cb?: () => void): void;
+      destroy(): void;
+    };
+    const liar = mdns({
+      multicast: true,
+      interface: '127.0.0.1',
+      port: where.mdnsPort,
+      ip: where.mdnsGroup,
+      loopback: true,
+    });
+    try {
+      for (let i = 0; i < 100; i++) {
+        const fqdn = `fake-${i}._conclave._tcp.local`;
+        const host = `fake-${i}.local`;
+        liar.respond({
+          answers: [
+            { name: '_conclave._tcp.local', type: 'PTR', ttl: 120, data: fqdn },
+            { name: fqdn, type: 'SRV', ttl: 120, data: { port: 7400, target: host } },
+            { name: fqdn, type: 'TXT', ttl: 120, data: ['v=1'] },
+            { name: host, type: 'A', ttl: 120, data: '127.0.0.1' },
+          ],
+        });
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      await vi.waitFor(() => expect(found.length).toBe(100));
+      expect(gone).toHaveLength(80);
+      expect(gone[0]).toBe('fake-0._conclave._tcp.local');
+    } finally {
+      liar.destroy();
+    }
   });
 });

@@ -73,7 +73,17 @@ export interface BonjourPortInit extends Ipv4Subnet {
   /** mDNS port and group; other values only in tests, to stay off the real 5353. */
   readonly mdnsPort?: number;
   readonly mdnsGroup?: string;
+  /** Services the browser keeps at most (default 1024); the oldest go first. */
+  readonly maxBrowsed?: number;
 }
+
+/**
+ * bonjour-service (1.4.4, pinned) keeps every service any answer ever named, and finds each new
+ * answer's service by a linear search: forged answers on the LAN would grow memory and the cost of
+ * every packet without bound. Past the cap the oldest are removed through the browser's own
+ * `removeService` (private in its types, stable in the pinned version), which emits `down`.
+ */
+const MAX_BROWSED = 1024;
 
 type SendFn = (...args: unknown[]) => void;
 
@@ -176,12 +186,25 @@ export function openBonjourPort(init: BonjourPortInit): MdnsPort {
         txt: s.txt as unknown,
       });
       browser = bonjour.find({ type: MDNS_SERVICE_TYPE, protocol: 'tcp' });
-      browser.on('up', (s) => handlers.up(toFound(s)));
+      const b = browser;
+      const cap = init.maxBrowsed ?? MAX_BROWSED;
+      const trim = (): void => {
+        const list = b.services;
+        if (list.length <= cap) return;
+        const internal = b as unknown as { removeService(fqdn: string): void };
+        for (const old of list.slice(0, list.length - cap)) internal.removeService(old.fqdn);
+      };
+      browser.on('up', (s) => {
+        handlers.up(toFound(s));
+        trim();
+      });
       browser.on('txt-update', (s) => handlers.up(toFound(s)));
       browser.on('srv-update', (s) => handlers.up(toFound(s)));
       browser.on('down', (s) => handlers.down(s.fqdn));
     },
     query() {
+      // Services whose records' TTL ran out without a goodbye go (`down`), then ask again.
+      browser?.expire();
       browser?.update();
     },
     status: () => ({ ...status }),

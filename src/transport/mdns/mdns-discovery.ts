@@ -207,7 +207,7 @@ export function createMdnsDiscovery(
       check(existing);
       return;
     }
-    if (tracked.size >= maxServices) {
+    if (tracked.size >= maxServices && !evictUnproven()) {
       rejected['table-full'] += 1;
       return;
     }
@@ -224,6 +224,23 @@ export function createMdnsDiscovery(
     };
     tracked.set(s.fqdn, t);
     check(t);
+  }
+
+  /**
+   * Make room in a full table: drop a service that never proved a peer id and has failed its
+   * hello `maxFailures` times or more (the one failing longest), so forged records that never
+   * answer — they never say goodbye either — cannot hold every slot for good.
+   */
+  function evictUnproven(): boolean {
+    let worst: [string, Tracked] | undefined;
+    for (const entry of tracked) {
+      const t = entry[1];
+      if (t.peerId !== null || t.isChecking || t.failures < maxFailures) continue;
+      if (!worst || t.failures > worst[1].failures) worst = entry;
+    }
+    if (!worst) return false;
+    tracked.delete(worst[0]);
+    return true;
   }
 
   function onDown(fqdn: string): void {
