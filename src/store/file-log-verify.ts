@@ -15,7 +15,9 @@
  * **Torn-tail rule.** A final line with no newline is a write that crashed before its fsync. If it
  * lies beyond the head file's position, its append was never acknowledged (acknowledgement waits
  * for the fsync and the head), so it is dropped and reported as `tornTail`; if the head covers it,
- * acknowledged data is gone and the log is `truncated`. Complete records beyond the head (the head
+ * acknowledged data is gone and the log is `truncated`. The same holds for a complete final line
+ * that is not a record at all (a crash before the fsync can leave the file's new length with
+ * zero-filled blocks): past the head it is dropped too. Complete records beyond the head (the head
  * write was lost in a crash) are kept when they verify.
  */
 import { LogCorruptError } from '../errors.js';
@@ -117,10 +119,18 @@ export function verifyLog(buf: Buffer, head: LogHead | undefined): VerifiedLog {
   let prev = GENESIS_HASH;
   let validBytes = 0;
 
+  let garbledAt: number | undefined;
   for (let i = 0; i < lines.length; i++) {
     const [start, end] = lines[i] as [number, number];
     const expected = events.length + 1;
     const check = checkLine(buf, start, end);
+    const isUnreadable = !check.ok || !isRecordShape(check.line.parsed);
+    if (isUnreadable && i === lines.length - 1 && events.length >= headPosition) {
+      // A complete final line that is not a record, all of it past the head: blocks a crash left
+      // unwritten (zeros) before the fsync. Never acknowledged, like a torn line: dropped.
+      garbledAt = start;
+      break;
+    }
     if (!check.ok)
       throw new LogCorruptError(check.reason, expected, `line ${i + 1}: ${check.detail}`);
     const r = check.line.parsed;
@@ -180,7 +190,8 @@ export function verifyLog(buf: Buffer, head: LogHead | undefined): VerifiedLog {
       `the head file says the log reaches position ${headPosition} but it ends at ${events.length}${torn}`,
     );
   }
+  const cutAt = garbledAt ?? tornAt;
   const tornTail =
-    tornAt === undefined ? undefined : { bytes: buf.length - tornAt, afterPosition: events.length };
+    cutAt === undefined ? undefined : { bytes: buf.length - cutAt, afterPosition: events.length };
   return { events, lastHash: prev, validBytes, tornTail };
 }

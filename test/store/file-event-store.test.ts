@@ -140,6 +140,24 @@ describe('file event store', () => {
   });
 
   describe('crash recovery', () => {
+    /** Three records under the head, then a fourth whose head write was lost in a crash. */
+    async function recordBeyondLaggingHead(): Promise<void> {
+      await threeRecords();
+      const store = await createFileEventStore(path);
+      const head = await readFile(headFile());
+      await store.append('room:c', [anEvent('C')]);
+      await store.close();
+      await writeFile(headFile(), head);
+    }
+
+    /** The last record's bytes as zeros, its length and newline kept (blocks never written). */
+    async function zeroLastLine(): Promise<void> {
+      const bytes = await readFile(logFile());
+      const lastStart = bytes.subarray(0, -1).lastIndexOf(0x0a) + 1;
+      bytes.fill(0, lastStart, bytes.length - 1);
+      await writeFile(logFile(), bytes);
+    }
+
     it('drops a torn final record beyond the head as an unacknowledged write, and says so', async () => {
       await threeRecords();
       const before = await readFile(logFile());
@@ -160,13 +178,26 @@ describe('file event store', () => {
       await again.close();
     });
 
-    it('keeps complete, verified records beyond a head that lags (head write lost in a crash)', async () => {
+    it('drops a complete but unreadable final line beyond the head (zero-filled by a crash)', async () => {
+      await recordBeyondLaggingHead();
+      // …and the last record's blocks never reached the disk either.
+      await zeroLastLine();
+      const again = await createFileEventStore(path, { onWarning: () => undefined });
+      expect(again.recovered).toMatchObject({ afterPosition: 6 });
+      expect(await again.headPosition()).toBe(6);
+      await again.append('room:c', [anEvent('C2')]);
+      expect((await again.readAll()).map((e) => e.position)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      await again.close();
+    });
+
+    it('still refuses an unreadable final line the head vouches for (acknowledged data lost)', async () => {
       await threeRecords();
-      const store = await createFileEventStore(path);
-      const head = await readFile(headFile());
-      await store.append('room:c', [anEvent('C')]);
-      await store.close();
-      await writeFile(headFile(), head);
+      await zeroLastLine();
+      expect(await openError()).toMatchObject({ position: 6 });
+    });
+
+    it('keeps complete, verified records beyond a head that lags (head write lost in a crash)', async () => {
+      await recordBeyondLaggingHead();
       const again = await createFileEventStore(path);
       expect(await again.headPosition()).toBe(7);
       await again.close();
