@@ -10,7 +10,7 @@ import { AppError, type ErrorCode } from '../../errors.js';
 import { joinRefusal } from '../../machines/room.context.js';
 import type { RoomMember } from '../../machines/room.types.js';
 import type { Rotations } from './rotations.js';
-import type { JoinGrant, WrappedKey } from '../../protocol/room.codec.js';
+import type { WrappedKey } from '../../protocol/room.codec.js';
 import {
   addMessage,
   DEDUPE_MS,
@@ -35,6 +35,7 @@ import {
 } from './room-admission.js';
 import type { RoomHost } from './room-host.types.js';
 import { batches, createFanOut } from './room-fanout.js';
+import { createGrants } from './room-grant.js';
 
 /** Messages under one epoch key before a rotation is forced (far below the nonce budget). */
 export const PER_KEY_MESSAGE_LIMIT = 1_000_000;
@@ -73,42 +74,7 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
     }
   }
 
-  /**
-   * After each wait while a grant is made: the room still stands and the peer is still in it (it
-   * may have left, been kicked or the room deleted meanwhile — then it gets no key).
-   */
-  function stillAdmitted(h: RoomHandle, peerId: string): void {
-    if (stateOf(h) !== 'active') refuse('ERR_NOT_FOUND', `room ${h.roomId} was deleted`);
-    if (!ctxOf(h).members[peerId]) refuse('ERR_NOT_MEMBER', 'that peer left the room meanwhile');
-  }
-
-  async function grantFor(h: RoomHandle, peerId: string): Promise<JoinGrant> {
-    // Every way to a grant (a join, a re-join, an approval) carries keys: strict trust holds here.
-    if (!core.mayReceiveKeys(peerId))
-      refuse(
-        'ERR_NOT_VERIFIED',
-        'this host runs --trust strict and does not trust that peer’s key now: compare fingerprints out of band, then the owner runs conclave verify <peer id>',
-      );
-    const kek = await keys.hostKek(h.roomId, peerId);
-    stillAdmitted(h, peerId);
-    const ctx = ctxOf(h);
-    rotations.noteMemberEpoch(h.roomId, peerId, ctx.epoch);
-    const next = rotations.running(h.roomId)?.epoch;
-    const extra =
-      next !== undefined && keys.hasEpoch(h.roomId, next)
-        ? [{ epoch: next, wrapped: await keys.wrapFor(h.roomId, next, peerId) }]
-        : [];
-    const current = await keys.wrapFor(h.roomId, ctx.epoch, peerId);
-    stillAdmitted(h, peerId);
-    return {
-      state: 'joined',
-      room: roomWire(h),
-      kek: kek.toString('base64url'),
-      keys: [{ epoch: ctx.epoch, wrapped: current }, ...extra],
-      members: wireMembers(ctx),
-      role: ctx.members[peerId]?.role ?? 'member',
-    };
-  }
+  const grantFor = createGrants(core, rotations);
 
   function announceMembers(h: RoomHandle): void {
     const members = wireMembers(ctxOf(h));

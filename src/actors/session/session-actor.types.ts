@@ -4,14 +4,9 @@
  */
 import type { ActorRefFrom } from 'xstate';
 import type { X25519KeyPair } from '../../crypto/index.js';
-import type {
-  InnerPush,
-  InnerRequest,
-  InnerResponse,
-  SealedEnvelope,
-} from '../../protocol/sealed.codec.js';
+import type { InnerRequest, InnerResponse } from '../../protocol/sealed.codec.js';
 import type { LinkState, SessionInput, SessionMachine } from '../../machines/session.machine.js';
-import type { OpenedRequest, SealedRef, SessionCryptoStats } from './session-crypto.js';
+import type { OpenedRequest, SessionCrypto, SessionCryptoStats } from './session-crypto.js';
 import type { SessionRole } from './session-material.js';
 
 export type SessionActorRef = ActorRefFrom<SessionMachine>;
@@ -67,17 +62,20 @@ export interface PushLosses {
   readonly missed: number;
 }
 
-export interface Session {
+/** The session's sealing and opening is its crypto's, as is (`session-crypto.types.ts`). */
+export interface Session extends Pick<
+  SessionCrypto,
+  | 'sealRequest'
+  | 'openRequest'
+  | 'sealResponse'
+  | 'openResponse'
+  | 'cancelResponse'
+  | 'sealPush'
+  | 'openPush'
+> {
   readonly sid: string;
   readonly peerId: string;
   readonly actor: SessionActorRef;
-  sealRequest(inner: InnerRequest): SealedEnvelope;
-  openRequest(envelope: unknown): OpenedRequest;
-  sealResponse(request: SealedRef, inner: InnerResponse): SealedEnvelope;
-  openResponse(request: SealedRef, envelope: unknown): InnerResponse;
-  cancelResponse(request: SealedRef): void;
-  sealPush(inner: InnerPush): Buffer;
-  openPush(frame: Uint8Array): InnerPush;
   /**
    * True when this side should call `startRekey` now — also to re-send our owed confirmation, at
    * most once per backoff interval (1 s, doubling up to 30 s).

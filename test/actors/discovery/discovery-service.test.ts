@@ -19,6 +19,27 @@ import { createFakeBus } from '../../support/fake-multicast.js';
 const services: DiscoveryService[] = [];
 afterEach(() => services.splice(0).forEach((s) => s.stop()));
 
+/** A beacon `id` signs, with the fields a test varies; `sig` apart so tests can forge it. */
+function signedBeacon(
+  id: Awaited<ReturnType<typeof generateIdentity>>,
+  f: { name: string; addrs: string[]; ts: number; seq: number },
+): { unsigned: UnsignedBeacon; sig: string } {
+  const unsigned: UnsignedBeacon = {
+    v: 1,
+    type: 'beacon',
+    peerId: id.fingerprint,
+    kind: 'ed25519',
+    publicKey: exportPublicKey(id),
+    port: 7400,
+    rooms: [],
+    ...f,
+  };
+  const sig = toBase64Url(
+    sign(id.privateKey, SignatureDomains.beacon, beaconSigningFields(unsigned)),
+  );
+  return { unsigned, sig };
+}
+
 /** Peer "a" on the bus, listening with a long beacon interval; started and stopped with the test. */
 function listener(
   bus: ReturnType<typeof createFakeBus>,
@@ -160,22 +181,7 @@ describe('discovery service', () => {
     for (let i = 0; i < 10_000; i++) {
       const from = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
       const id = sybil[i % sybil.length]!;
-      const unsigned: UnsignedBeacon = {
-        v: 1,
-        type: 'beacon',
-        peerId: id.fingerprint,
-        name: `s${i}`,
-        kind: 'ed25519',
-        publicKey: exportPublicKey(id),
-        port: 7400,
-        addrs: [from],
-        rooms: [],
-        ts: now,
-        seq: i,
-      };
-      const sig = toBase64Url(
-        sign(id.privateKey, SignatureDomains.beacon, beaconSigningFields(unsigned)),
-      );
+      const { unsigned, sig } = signedBeacon(id, { name: `s${i}`, addrs: [from], ts: now, seq: i });
       switch (i % 4) {
         case 0:
           bus.inject(randomBytes(200), from, now);
@@ -249,22 +255,12 @@ describe('discovery service', () => {
     const t0 = Date.now();
     for (let i = 0; i < 200; i++) {
       const at = t0 + i * 50;
-      const unsigned: UnsignedBeacon = {
-        v: 1,
-        type: 'beacon',
-        peerId: m.fingerprint,
+      const { unsigned, sig } = signedBeacon(m, {
         name: `m${i}`,
-        kind: 'ed25519',
-        publicKey: exportPublicKey(m),
-        port: 7400,
         addrs: ['10.0.0.9'],
-        rooms: [],
         ts: at,
         seq: i,
-      };
-      const sig = toBase64Url(
-        sign(m.privateKey, SignatureDomains.beacon, beaconSigningFields(unsigned)),
-      );
+      });
       bus.inject(
         Buffer.from(JSON.stringify({ ...unsigned, sig })),
         `10.1.${i >> 8}.${i & 255}`,

@@ -4,6 +4,7 @@
  * in-memory link joins them when asked. Tests decide the fate of each sealed request (lost on the
  * way there, or its answer lost on the way back) and own the sessions' clock.
  */
+import { expect } from 'vitest';
 import { Subject } from 'rxjs';
 import { createDelivery, type Delivery, type Entry } from '../../../src/actors/session-delivery.js';
 import type { Session, SessionInit } from '../../../src/actors/session/session-actor.js';
@@ -157,4 +158,28 @@ export async function deliveryPair(init: SessionInit = {}): Promise<DeliveryPair
 export async function until(check: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
   if (!check()) throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * With the link up, the requester re-keys and `then` (the fates after the `rekey` itself) decides
+ * what happens to what follows: with one 'lose-request', its `rekey.confirm` is lost and the
+ * re-key fails as unreachable, leaving the requester owing the confirmation.
+ *
+ * @example
+ * await rekeyLosingConfirmation(p, ['lose-request']);
+ */
+export async function rekeyLosingConfirmation(
+  p: DeliveryPair,
+  then: readonly Fate[],
+): Promise<void> {
+  const { requester: a, responder: b } = p;
+  p.connectLink();
+  await until(() => b.entry.link !== undefined, 'the proven link');
+  while (!a.entry.session.needsRekey()) {
+    await a.delivery.sendSealed(a.entry, { method: 'POST', path: '/ping', body: {} });
+  }
+  p.fates.push('pass', ...then); // the `rekey` arrives; what follows meets `then`
+  await expect(a.delivery.rekeyIfDue(a.entry)).rejects.toMatchObject({
+    code: 'ERR_PEER_UNREACHABLE',
+  });
 }

@@ -6,7 +6,12 @@
  * loopback, an in-memory link, a controlled session clock.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { deliveryPair, until, type DeliveryPair } from './delivery-pair.js';
+import {
+  deliveryPair,
+  rekeyLosingConfirmation,
+  until,
+  type DeliveryPair,
+} from './delivery-pair.js';
 
 const pairs: DeliveryPair[] = [];
 afterEach(async () => {
@@ -17,17 +22,8 @@ afterEach(async () => {
 async function lostConfirmation(): Promise<DeliveryPair> {
   const p = await deliveryPair({ rekeyAfterMessages: 4 });
   pairs.push(p);
-  const { requester: a, responder: b } = p;
-  p.connectLink();
-  await until(() => b.entry.link !== undefined, 'the proven link');
-  while (!a.entry.session.needsRekey()) {
-    await a.delivery.sendSealed(a.entry, { method: 'POST', path: '/ping', body: {} });
-  }
-  p.fates.push('pass', ...Array<'lose-request'>(50).fill('lose-request'));
-  await expect(a.delivery.rekeyIfDue(a.entry)).rejects.toMatchObject({
-    code: 'ERR_PEER_UNREACHABLE',
-  });
-  expect(a.entry.session.info().stats.rekey).toBe('confirming');
+  await rekeyLosingConfirmation(p, Array<'lose-request'>(50).fill('lose-request'));
+  expect(p.requester.entry.session.info().stats.rekey).toBe('confirming');
   return p;
 }
 

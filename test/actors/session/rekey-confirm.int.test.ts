@@ -4,7 +4,12 @@
  * Real sessions and crypto, real HTTP on loopback, an in-memory link, a controlled clock.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { deliveryPair, until, type DeliveryPair } from './delivery-pair.js';
+import {
+  deliveryPair,
+  rekeyLosingConfirmation,
+  until,
+  type DeliveryPair,
+} from './delivery-pair.js';
 
 const GRACE = 30_000;
 const pairs: DeliveryPair[] = [];
@@ -17,15 +22,7 @@ describe('a re-key whose confirmation is lost in transit', () => {
     const p = await deliveryPair({ rekeyAfterMessages: 4, graceMs: GRACE });
     pairs.push(p);
     const { requester: a, responder: b } = p;
-    p.connectLink();
-    await until(() => b.entry.link !== undefined, 'the proven link');
-    while (!a.entry.session.needsRekey()) {
-      await a.delivery.sendSealed(a.entry, { method: 'POST', path: '/ping', body: {} });
-    }
-    p.fates.push('pass', 'lose-request'); // the `rekey` arrives; its `rekey.confirm` does not
-    await expect(a.delivery.rekeyIfDue(a.entry)).rejects.toMatchObject({
-      code: 'ERR_PEER_UNREACHABLE',
-    });
+    await rekeyLosingConfirmation(p, ['lose-request']); // its `rekey.confirm` does not arrive
     expect(a.entry.session.info().epoch).toBe(1);
     expect(b.entry.session.info().epoch).toBe(0);
 
