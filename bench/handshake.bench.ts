@@ -19,9 +19,14 @@ import { confirmMac, verifyConfirmMac } from '../src/crypto/handshake-key-schedu
 import { buildOffer, checkOffer } from '../src/crypto/handshake-offer.js';
 import { hkdfSha256, Labels } from '../src/crypto/hkdf.js';
 import { exportPublicKey, generateIdentity, importPublicKey } from '../src/crypto/identity.js';
+import { pooledRandomBytes } from '../src/crypto/random.js';
 import { generateRsaOaepKeyPair, rsaUnwrapKey, rsaWrapKey } from '../src/crypto/rsa-oaep.js';
 import { sign, SignatureDomains, verify } from '../src/crypto/signature.js';
-import { generateX25519KeyPair, x25519SharedSecret } from '../src/crypto/x25519.js';
+import {
+  createEphemeralSource,
+  generateX25519KeyPair,
+  x25519SharedSecret,
+} from '../src/crypto/x25519.js';
 import type { HandshakeSuite } from '../src/machines/handshake.types.js';
 import { measureAsync, measureSync, ratioRow, toRate, type BenchModule, type Rate } from './lib.js';
 
@@ -89,13 +94,16 @@ const bench: BenchModule = {
       verifyConfirmMac(mine, 'r', confirmMac(keys, 'r').toString('base64url'));
     };
 
+    // Wired as `createPeerSessions` wires them: pooled CSPRNG bytes, one ephemeral made ahead.
+    const ephemerals = createEphemeralSource();
     const responder = createHandshakeResponder({
       identity: bob,
       acceptedSuites: ['x25519-aes256gcm', 'rsaoaep-aes256gcm'],
       replayCache: createReplayCache({ freshnessMs: 60_000, maxEntries: 1_000_000 }),
       pins: { get: () => 'none' },
       now: () => new Date(),
-      random: randomBytes,
+      random: pooledRandomBytes,
+      ephemeral: ephemerals.take,
       spawnActor,
       maxClaimedStreams: 1_000_000,
     });
@@ -112,7 +120,8 @@ const bench: BenchModule = {
       post,
       pins: { get: () => 'none' as const },
       now: () => new Date(),
-      random: randomBytes,
+      random: pooledRandomBytes,
+      ephemeral: ephemerals.take,
       spawnActor,
     };
     const full = (suites: readonly HandshakeSuite[]) => async () => {
@@ -196,6 +205,7 @@ const bench: BenchModule = {
       ),
     );
     responder.close();
+    ephemerals.close();
   },
 };
 

@@ -3,7 +3,7 @@
  * the WebSocket push link (or fall back to polling), and find a usable session for a peer —
  * handshaking again where we last reached it, where the caller says, or where discovery saw it.
  */
-import { randomBytes } from 'node:crypto';
+import { pooledRandomBytes, type X25519KeyPair } from '../crypto/index.js';
 import { AppError, isAppError } from '../errors.js';
 import { peerRequest } from '../transport/http/peer-client.js';
 import { checkHello } from '../transport/http/peer-hello.js';
@@ -32,6 +32,8 @@ export interface ConnectCore {
   readonly open: (s: EstablishedSession, url: string | null) => Entry;
   /** The peer's live session in `role`, if any (a lapsed one is retired). */
   readonly live: (peerId: string, role: EstablishedSession['role']) => Entry | undefined;
+  /** Fresh X25519 ephemerals (one made ahead; see `createEphemeralSource`). */
+  readonly ephemeral: () => X25519KeyPair;
 }
 
 export interface PeerConnect {
@@ -59,7 +61,7 @@ async function whoIsAt(url: string): Promise<string | null> {
 }
 
 export function createPeerConnect(core: ConnectCore): PeerConnect {
-  const { init, deps, now, freshnessMs, pins, delivery, count, open, live } = core;
+  const { init, deps, now, freshnessMs, pins, delivery, count, open, live, ephemeral } = core;
   /** Where we last reached each peer as requester: a lapsed session is re-handshaken there. */
   const lastUrl = new Map<string, string>();
 
@@ -74,7 +76,8 @@ export function createPeerConnect(core: ConnectCore): PeerConnect {
         post: (url, path, body) => peerRequest(url, 'POST', path, body, { timeoutMs: 10_000 }),
         pins,
         now,
-        random: randomBytes,
+        random: pooledRandomBytes,
+        ephemeral,
         spawnActor: deps.spawnActor,
         freshnessMs,
         onSecurityAlert: (a) =>

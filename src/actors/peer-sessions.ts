@@ -4,7 +4,7 @@
  * requests, push frames over the WebSocket link (HTTP polling works without it), re-keying, expiry
  * and re-handshake. Keys live only in the session objects; actors see facts, the log sees facts.
  */
-import { randomBytes } from 'node:crypto';
+import { createEphemeralSource, pooledRandomBytes } from '../crypto/index.js';
 import { AppError, isAppError } from '../errors.js';
 import { HANDSHAKE_SUITES } from '../protocol/handshake.codec.js';
 import { createReplayCache, seedReplayCache } from './handshake/replay-cache.js';
@@ -28,6 +28,8 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
   const now = deps.now ?? (() => new Date());
   const freshnessMs = init.freshnessMs ?? 60_000;
   const replayCache = createReplayCache({ freshnessMs });
+  /** Ephemerals for both roles, one made ahead so neither side's handshake waits for a keygen. */
+  const ephemerals = createEphemeralSource();
   const entries = new Map<string, Entry>();
   /** The session ids registered with each peer, one per role (ours as requester, as responder). */
   const bySlot = new Map<string, { [R in Role]?: string | undefined }>();
@@ -109,7 +111,8 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     replayCache,
     pins,
     now,
-    random: randomBytes,
+    random: pooledRandomBytes,
+    ephemeral: ephemerals.take,
     spawnActor: deps.spawnActor,
     onEstablished: (s) => void open(s, null),
   });
@@ -159,6 +162,7 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     count,
     open,
     live,
+    ephemeral: ephemerals.take,
   });
 
   const api: PeerSessions = {
@@ -291,6 +295,7 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     seedReplayCache: (records) => seedReplayCache(replayCache, records, now().getTime()),
     close() {
       responder.close();
+      ephemerals.close();
       for (const sid of [...entries.keys()]) retire(sid, 'shutdown');
     },
   };

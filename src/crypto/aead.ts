@@ -3,7 +3,7 @@
  * length is always pinned to 16 so truncated tags cannot verify), a sealer whose nonces cannot
  * repeat under one key, and the `createAead` factory the protocol uses to pick a suite per room.
  */
-import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { AppError } from '../errors.js';
 import {
   checkAeadKey,
@@ -17,6 +17,7 @@ import {
 } from './aead-types.js';
 import { wipe } from './bytes.js';
 import { createCbcHmacAead } from './cbc-hmac.js';
+import { fillRandom } from './random.js';
 
 /** GCM nonce length: only 96-bit nonces are accepted. */
 export const GCM_NONCE_LENGTH = 12;
@@ -25,29 +26,17 @@ export const GCM_TAG_LENGTH = 16;
 /** Always passed to Node: without it, Node accepts 4..15-byte tags. */
 const TAG_OPTIONS = { authTagLength: 16 } as const;
 
-/** Random nonces drawn from the CSPRNG in blocks: one `randomFillSync` per 256 nonces. */
-const noncePool = Buffer.alloc(GCM_NONCE_LENGTH * 256);
-let noncePoolAt = noncePool.length;
-
 /**
  * Write a fresh random 96-bit nonce at `out[at, at + 12)`, for keys that seal few messages each
- * (a KEK wraps one key per epoch), where a counter would need state kept across restarts. The
- * CSPRNG is called once per 256 nonces (one call per nonce costs more than the GCM seal itself);
- * each nonce is wiped from the pool as it is handed out, so none is handed out twice.
+ * (a KEK wraps one key per epoch), where a counter would need state kept across restarts. Drawn
+ * from the CSPRNG pool (`random.ts`: one call per 4 KiB, each byte handed out once).
  *
  * @example
  * const sealed = Buffer.allocUnsafe(12 + 32 + 16);
  * fillRandomNonce(sealed, 0);
  */
 export function fillRandomNonce(out: Uint8Array, at = 0): void {
-  if (noncePoolAt >= noncePool.length) {
-    randomFillSync(noncePool);
-    noncePoolAt = 0;
-  }
-  const end = noncePoolAt + GCM_NONCE_LENGTH;
-  out.set(noncePool.subarray(noncePoolAt, end), at);
-  noncePool.fill(0, noncePoolAt, end);
-  noncePoolAt = end;
+  fillRandom(out, at, GCM_NONCE_LENGTH);
 }
 
 /**
@@ -164,7 +153,7 @@ export function createGcmSealer(key: Uint8Array, options: AeadOptions = {}): Aea
   let ownKey: Buffer | undefined = Buffer.from(key);
   // The nonce lives in one scratch buffer: prefix written once, counter rewritten per message.
   const nonce = Buffer.alloc(GCM_NONCE_LENGTH);
-  randomFillSync(nonce, 0, PREFIX_LENGTH);
+  fillRandom(nonce, 0, PREFIX_LENGTH);
   let counter = 0;
 
   return {

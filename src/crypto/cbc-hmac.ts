@@ -3,7 +3,7 @@
  * the MAC, the MAC is checked in constant time before any decryption, and a bad MAC or bad padding
  * give the same error, so there is no padding oracle.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import { AppError } from '../errors.js';
 import {
   checkAeadKey,
@@ -16,6 +16,7 @@ import {
 } from './aead-types.js';
 import { constantTimeEqual, wipe } from './bytes.js';
 import { hkdfSha256, Labels } from './hkdf.js';
+import { fillRandom } from './random.js';
 
 /** Version byte of the CBC-HMAC sealed format (also names the suite). */
 export const CBC_HMAC_SEALED_VERSION = 0x02;
@@ -71,7 +72,7 @@ export function createCbcHmacAead(key: Uint8Array, options: AeadOptions = {}): A
       const ctLength = (Math.floor(plaintext.byteLength / BLOCK) + 1) * BLOCK;
       const out = Buffer.allocUnsafe(BODY_AT + ctLength + MAC_LENGTH);
       out[0] = CBC_HMAC_SEALED_VERSION;
-      takeRandom(out, IV_AT, IV_LENGTH);
+      fillRandom(out, IV_AT, IV_LENGTH); // from the CSPRNG pool, each byte handed out once
       const cipher = createCipheriv('aes-256-cbc', encKey, out.subarray(IV_AT, BODY_AT));
       const head = cipher.update(plaintext);
       head.copy(out, BODY_AT);
@@ -108,20 +109,6 @@ export function createCbcHmacAead(key: Uint8Array, options: AeadOptions = {}): A
       macKey = undefined;
     },
   };
-}
-
-const POOL_SIZE = 4096;
-const pool = Buffer.alloc(POOL_SIZE);
-let poolAt = POOL_SIZE;
-
-/** Copy `length` fresh CSPRNG bytes into `target`; each pooled byte is handed out once (IVs only). */
-function takeRandom(target: Buffer, at: number, length: number): void {
-  if (poolAt + length > POOL_SIZE) {
-    randomFillSync(pool);
-    poolAt = 0;
-  }
-  pool.copy(target, at, poolAt, poolAt + length);
-  poolAt += length;
 }
 
 /**

@@ -23,6 +23,7 @@ export {
   type Label,
 } from './hkdf.js';
 export {
+  createEphemeralSource,
   generateX25519KeyPair,
   importX25519PrivateKey,
   importX25519PublicKey,
@@ -31,6 +32,7 @@ export {
   x25519PublicKeyRaw,
   x25519SharedSecret,
   type DeriveKeyParams,
+  type EphemeralSource,
   type X25519KeyPair,
 } from './x25519.js';
 export {
@@ -87,3 +89,4 @@ export {
   shortPeerId,
 } from './fingerprint.js';
 export { computeSas, SAS_ENTROPY_BITS, SAS_GROUP_DIGITS, SAS_GROUPS } from './sas.js';
+export { fillRandom, pooledRandomBytes } from './random.js';

@@ -64,6 +64,55 @@ export function generateX25519KeyPair(): X25519KeyPair {
   };
 }
 
+/** Fresh ephemeral key pairs with one generated ahead, off the handshake's critical path. */
+export interface EphemeralSource {
+  /** A pair never handed out before: the one made ahead, or a new one when none is ready. */
+  readonly take: () => X25519KeyPair;
+  /** Drop the pair made ahead and make no more. */
+  readonly close: () => void;
+}
+
+/**
+ * Keep one ephemeral key pair generated ahead, so a handshake does not wait for the keygen: each
+ * `take` hands out the ready pair and schedules the next for when the event loop is free
+ * (`setImmediate`, unreferenced — it never keeps the process up). Each pair is handed out once and
+ * forgotten by the source; forward secrecy is that of `generateX25519KeyPair`, the spare only
+ * lives until the next handshake.
+ *
+ * @example
+ * const ephemerals = createEphemeralSource();
+ * initiateHandshake({ ...deps, ephemeral: ephemerals.take }, target);
+ */
+export function createEphemeralSource(
+  generate: () => X25519KeyPair = generateX25519KeyPair,
+): EphemeralSource {
+  let spare: X25519KeyPair | undefined;
+  let refill: NodeJS.Immediate | undefined;
+  let closed = false;
+  const schedule = (): void => {
+    if (closed || refill !== undefined || spare !== undefined) return;
+    refill = setImmediate(() => {
+      refill = undefined;
+      if (!closed && spare === undefined) spare = generate();
+    });
+    refill.unref();
+  };
+  return {
+    take: () => {
+      const pair = spare ?? generate();
+      spare = undefined;
+      schedule();
+      return pair;
+    },
+    close: () => {
+      closed = true;
+      spare = undefined;
+      if (refill !== undefined) clearImmediate(refill);
+      refill = undefined;
+    },
+  };
+}
+
 /**
  * The raw 32-byte form of an X25519 public key (via JWK export, the cheap path).
  *
