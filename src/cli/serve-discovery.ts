@@ -146,7 +146,15 @@ export async function startDiscovery(
         peerPort: deps.peerPort,
         addresses: advertisedAddresses(config.host, interfaces),
       },
-      { multicast, send: (e) => deps.runtime.discovered(e), rooms: deps.rooms ?? (() => []) },
+      {
+        multicast,
+        send: (e) => deps.runtime.discovered(e),
+        rooms: deps.rooms ?? (() => []),
+        isPinned: (id) => {
+          const pin = deps.runtime.pins()[id];
+          return pin !== undefined && pin.state !== 'blocked';
+        },
+      },
     );
     service.start();
     const beacons = service;
@@ -178,6 +186,7 @@ export async function startDiscovery(
         beaconsSent: stats?.beaconsSent ?? 0,
         beaconsAccepted: stats?.beaconsAccepted ?? 0,
         dropped: stats?.dropped ?? {},
+        evicted: stats?.evicted ?? 0,
         staticPeers: staticPeers.status(),
         mdns: mdnsDiagnostics(mdns),
       };

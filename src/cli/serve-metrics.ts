@@ -27,6 +27,7 @@ interface DiscoveryNumbers {
   beaconsSent?: number;
   beaconsAccepted?: number;
   dropped?: Record<string, number>;
+  evicted?: number;
   mdns?: { rejected?: Record<string, number> };
 }
 
@@ -140,6 +141,12 @@ const FAMILIES: readonly MetricFamily[] = [
       'conclave_datagrams_dropped_total',
       'Discovery datagrams dropped, by reason.',
       byLabel('reason', s.discoveryNumbers.dropped),
+    ),
+  (s) =>
+    counter(
+      'conclave_beacon_peers_evicted_total',
+      'Unpinned peers dropped from a full beacon table to make room for a pinned one.',
+      one(s.discoveryNumbers.evicted ?? 0),
     ),
   (s) =>
     counter(

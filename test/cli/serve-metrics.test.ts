@@ -40,6 +40,7 @@ function deps() {
       beaconsSent: 4,
       beaconsAccepted: 5,
       dropped: { 'bad-signature': 1, stale: 0 },
+      evicted: 6,
       mdns: { rejected: { spoofed: 2 } },
     }),
   } as unknown as RunningDiscovery;
@@ -65,6 +66,7 @@ describe('collectMetrics', () => {
     expect(text).toContain('conclave_sessions 2');
     expect(text).toContain('conclave_datagrams_dropped_total{reason="bad-signature"} 1');
     expect(text).toContain('conclave_mdns_rejected_total{reason="spoofed"} 2');
+    expect(text).toContain('conclave_beacon_peers_evicted_total 6');
     expect(text).toContain('conclave_pins{state="verified"} 1');
     expect(text).toContain('# TYPE conclave_log_append_seconds histogram');
     expect(text).toContain('conclave_log_append_seconds_bucket{le="0.001"} 2');

@@ -39,6 +39,12 @@ export interface DiscoveryServiceDeps {
   /** Delivers change events to the discovery actor. */
   readonly send: (event: DiscoveryEvent) => void;
   readonly rooms: () => readonly AdvertisedRoom[];
+  /**
+   * Whether a peer id is one we hold a trust pin for (handshaken before or verified; not blocked).
+   * A full table makes room for such a peer by dropping the entry heard from longest ago among
+   * peers without a pin, so throwaway identities can keep newcomers out, never peers we know.
+   */
+  readonly isPinned?: (peerId: string) => boolean;
   readonly nowMs?: () => number;
 }
 
@@ -51,6 +57,8 @@ export interface DiscoveryStats {
   readonly beaconsAccepted: number;
   /** By reason; `table-full`: a valid beacon from a new peer while the table holds `maxPeers`. */
   readonly dropped: Readonly<Record<BeaconDropReason | 'table-full', number>>;
+  /** Entries of peers without a pin dropped from a full table to make room for a pinned peer. */
+  readonly evicted: number;
   readonly tableSize: number;
   readonly lastHeardAt: Readonly<Record<string, number>>;
 }
@@ -76,6 +84,7 @@ export function createDiscoveryService(
     selfPeerId: init.identity.fingerprint,
     maxTracked: maxPeers * 2,
   });
+  /** Peer id → when last heard; kept in that order (an entry moves to the end when heard). */
   const lastSeen = new Map<string, number>();
   /**
    * Per peer: the facts last passed on, and a bucket of changes allowed (`CHANGE_BURST`, one more
@@ -85,6 +94,7 @@ export function createDiscoveryService(
    */
   const lastFacts = new Map<string, { facts: string; at: number; tokens: number }>();
   let tableFull = 0;
+  let evicted = 0;
   const publicKey = exportPublicKey(init.identity);
   let seq = 0;
   let sent = 0;
@@ -141,15 +151,28 @@ export function createDiscoveryService(
     beaconTimer.unref();
   }
 
+  function forget(peerId: string, t: number): void {
+    lastSeen.delete(peerId);
+    lastFacts.delete(peerId);
+    deps.send({ type: 'peer.expired', peerId, at: iso(t) });
+  }
+
   function expire(): void {
     const t = now();
-    for (const [peerId, seen] of lastSeen) {
-      if (t - seen > ttlMs) {
-        lastSeen.delete(peerId);
-        lastFacts.delete(peerId);
-        deps.send({ type: 'peer.expired', peerId, at: iso(t) });
-      }
+    for (const [peerId, seen] of lastSeen) if (t - seen > ttlMs) forget(peerId, t);
+  }
+
+  /** Room for `peerId` in a full table: only for a pinned peer, at the cost of the stalest unpinned one. */
+  function makeRoomFor(peerId: string, t: number): boolean {
+    const isPinned = deps.isPinned;
+    if (!isPinned?.(peerId)) return false;
+    for (const id of lastSeen.keys()) {
+      if (isPinned(id)) continue;
+      forget(id, t);
+      evicted += 1;
+      return true;
     }
+    return false;
   }
 
   return {
@@ -158,7 +181,8 @@ export function createDiscoveryService(
         const verdict = verifier.check(bytes, from.address, receivedAt);
         if (!verdict.ok) return;
         const b = verdict.beacon;
-        if (!lastSeen.has(b.peerId) && lastSeen.size >= maxPeers) {
+        const isNew = !lastSeen.delete(b.peerId);
+        if (isNew && lastSeen.size >= maxPeers && !makeRoomFor(b.peerId, receivedAt)) {
           tableFull += 1;
           return;
         }
@@ -207,6 +231,7 @@ export function createDiscoveryService(
       beaconsSent: sent,
       beaconsAccepted: accepted,
       dropped: { ...verifier.dropped, 'table-full': tableFull },
+      evicted,
       tableSize: lastSeen.size,
       lastHeardAt: Object.fromEntries(lastSeen),
     }),

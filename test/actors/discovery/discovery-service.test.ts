@@ -245,6 +245,103 @@ describe('discovery service', () => {
     expect(st.dropped['table-full']).toBeGreaterThan(0);
   });
 
+  it('a full table of unpinned keys makes room for a pinned peer, dropping the stalest unpinned one', async () => {
+    const bus = createFakeBus();
+    const gen = () => generateIdentity('ed25519');
+    const [a, s1, s2, s3, pinned, blocked, stranger] = await Promise.all([
+      gen(),
+      gen(),
+      gen(),
+      gen(),
+      gen(),
+      gen(),
+      gen(),
+    ]);
+    const maxPeers = 3;
+    const actor = createActor(discoveryMachine, {
+      input: { stream: 'discovery', selfPeerId: a.fingerprint, maxPeers },
+    }).start();
+    const events: DiscoveryEvent[] = [];
+    const sa = createDiscoveryService(
+      {
+        identity: a,
+        name: 'a',
+        peerPort: 1,
+        addresses: ['127.0.0.1'],
+        intervalMs: 60_000,
+        maxPeers,
+      },
+      {
+        multicast: bus.join('127.0.0.1'),
+        send: (e) => {
+          events.push(e);
+          actor.send(e);
+        },
+        rooms: () => [],
+        isPinned: (id) => id === pinned.fingerprint,
+      },
+    );
+    services.push(sa);
+    sa.start();
+    const t0 = Date.now();
+    let seq = 0;
+    const hear = (id: typeof a, from: string, at: number): void => {
+      const { unsigned, sig } = signedBeacon(id, { name: 'x', addrs: [from], ts: at, seq: seq++ });
+      bus.inject(Buffer.from(JSON.stringify({ ...unsigned, sig })), from, at);
+    };
+    // Three throwaway keys fill the table; s1 is heard again last, so s2 is now the stalest.
+    hear(s1, '10.0.0.1', t0);
+    hear(s2, '10.0.0.2', t0 + 1);
+    hear(s3, '10.0.0.3', t0 + 2);
+    hear(s1, '10.0.0.1', t0 + 3);
+    expect(sa.stats().tableSize).toBe(3);
+    // Newcomers without a pin (and a blocked one: no pin that counts) are still turned away.
+    hear(stranger, '10.0.0.4', t0 + 4);
+    hear(blocked, '10.0.0.5', t0 + 5);
+    expect(sa.stats().dropped['table-full']).toBe(2);
+    expect(sa.stats().evicted).toBe(0);
+    // The pinned peer gets in: s2 goes, with a peer.expired the actor sees first.
+    hear(pinned, '10.0.0.6', t0 + 6);
+    const st = sa.stats();
+    expect(st.tableSize).toBe(3);
+    expect(st.evicted).toBe(1);
+    expect(Object.keys(st.lastHeardAt).sort()).toEqual(
+      [s1.fingerprint, s3.fingerprint, pinned.fingerprint].sort(),
+    );
+    expect(events.slice(-2).map((e) => [e.type, e.peerId])).toEqual([
+      ['peer.expired', s2.fingerprint],
+      ['peer.seen', pinned.fingerprint],
+    ]);
+    expect(Object.keys(actor.getSnapshot().context.peers).sort()).toEqual(
+      [s1.fingerprint, s3.fingerprint, pinned.fingerprint].sort(),
+    );
+    // A table full of pinned peers only has nothing to give: the pinned newcomer waits.
+    const onlyPinned = createDiscoveryService(
+      {
+        identity: a,
+        name: 'a',
+        peerPort: 1,
+        addresses: ['127.0.0.1'],
+        intervalMs: 60_000,
+        maxPeers: 1,
+      },
+      {
+        multicast: bus.join('127.0.0.2'),
+        send: () => undefined,
+        rooms: () => [],
+        isPinned: () => true,
+      },
+    );
+    services.push(onlyPinned);
+    onlyPinned.start();
+    hear(s3, '10.0.0.3', t0 + 7);
+    hear(pinned, '10.0.0.6', t0 + 8);
+    expect(onlyPinned.stats().tableSize).toBe(1);
+    expect(onlyPinned.stats().lastHeardAt[s3.fingerprint]).toBeDefined();
+    expect(onlyPinned.stats().evicted).toBe(0);
+    expect(onlyPinned.stats().dropped['table-full']).toBe(1);
+  });
+
   it('passes on at most a few changes of one peer at once, then one per 5 s', async () => {
     const bus = createFakeBus();
     const [a, m] = await Promise.all([generateIdentity('ed25519'), generateIdentity('ed25519')]);
