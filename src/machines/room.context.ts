@@ -4,6 +4,7 @@
  */
 import {
   PENDING_TTL_MS,
+  type Admission,
   type RoomContext,
   type RoomInfo,
   type RoomInput,
@@ -52,6 +53,11 @@ export function without<T>(rec: Readonly<Record<string, T>>, key: string): Recor
   return rest;
 }
 
+/** `ctx.admitted` with `peerId` admitted now: at the room's current epoch and sequence. */
+export function admit(ctx: RoomContext, peerId: string): Record<string, Admission> {
+  return { ...ctx.admitted, [peerId]: { epoch: ctx.epoch, seq: ctx.seq } };
+}
+
 /** The context of a room this peer has not yet created, joined or asked to join. */
 export function emptyContext(input: Extract<RoomInput, { roomId: string }>): RoomContext {
   return {
@@ -69,6 +75,7 @@ export function emptyContext(input: Extract<RoomInput, { roomId: string }>): Roo
     rotation: { everyMessages: null, everyMinutes: null, keepEpochs: 2 },
     hostUrls: [],
     members: {},
+    admitted: {},
     banned: {},
     pending: {},
     invites: {},

@@ -13,6 +13,7 @@
  */
 import { assign, setup } from 'xstate';
 import {
+  admit,
   emptyContext,
   isRequestExpired,
   joinRefusal,
@@ -32,8 +33,11 @@ import {
  * 2: approval requests expire (`member.expire`). Expiry is an event, not a guard on approval: the
  * runtime drops an expired request (recording `member.expire`) before it would approve it, so a
  * log recorded before expiry existed — an approval a day after the request — replays the same.
+ * 3: the host records when each member was admitted (`admitted`: epoch and sequence at its join
+ * or approval), derived from the same events; a fetch reads nothing from before it. A room that
+ * keeps no past epoch (`keepEpochs` 0) refuses the previous epoch at every commit.
  */
-export const ROOM_MACHINE_VERSION = 2;
+export const ROOM_MACHINE_VERSION = 3;
 
 const restoredTo = (state: RoomStateName) => ({
   guard: ({ context }: { context: RoomContext }) => context.restoredState === state,
@@ -128,6 +132,7 @@ export const roomMachine = setup({
       if (event.type !== 'member.join') return {};
       return {
         members: { ...context.members, [event.member.peerId]: event.member },
+        admitted: admit(context, event.member.peerId),
         pending: without(context.pending, event.member.peerId),
         invites:
           event.inviteHash === undefined
@@ -150,6 +155,7 @@ export const roomMachine = setup({
       if (!p) return {};
       return {
         members: { ...context.members, [p.peerId]: { ...p, role: 'member', joinedAt: event.at } },
+        admitted: admit(context, p.peerId),
         pending: without(context.pending, event.peerId),
       };
     }),
@@ -158,6 +164,7 @@ export const roomMachine = setup({
       const ban = event.type === 'member.remove' && event.ban;
       return {
         members: without(context.members, event.peerId),
+        admitted: without(context.admitted, event.peerId),
         pending: without(context.pending, event.peerId),
         banned: ban ? { ...context.banned, [event.peerId]: event.at } : context.banned,
       };
@@ -185,12 +192,16 @@ export const roomMachine = setup({
         },
       };
     }),
-    setEpoch: assign(({ event }) => {
+    setEpoch: assign(({ context, event }) => {
       if (event.type === 'epoch.learn') return { epoch: event.epoch };
       if (event.type !== 'epoch.advance') return {};
+      // The previous epoch stays open to senders only while its key is kept: with no past epochs
+      // kept (`keepEpochs` 0) its key is shredded at this commit, and a message sealed under it
+      // would be accepted and acknowledged but unreadable by anyone; refused, it is re-sealed.
+      const closesOld = event.mandatory || context.rotation.keepEpochs === 0;
       return {
         epoch: event.epoch,
-        minSendEpoch: event.mandatory ? event.epoch : event.epoch - 1,
+        minSendEpoch: closesOld ? event.epoch : event.epoch - 1,
         epochMessages: 0,
         epochStartedAt: event.at,
       };

@@ -23,6 +23,12 @@ export interface RoomMember {
   readonly joinedAt: string;
 }
 
+/** Where a member's view of a room begins: the room's epoch and sequence when it was admitted. */
+export interface Admission {
+  readonly epoch: number;
+  readonly seq: number;
+}
+
 /** When the host renews the room key by itself, and how many past epochs stay readable. */
 export interface RotationPolicy {
   /** Rotate after this many messages in one epoch (null: only the per-key limit). */
@@ -52,6 +58,12 @@ export interface RoomContext extends RoomInfo {
   /** Where the host answered (members reconnect there after a restart). */
   readonly hostUrls: readonly string[];
   readonly members: Readonly<Record<string, RoomMember>>;
+  /**
+   * Host: when each member was admitted (joined or approved), as the epoch and sequence then. A
+   * member reads what follows its admission, never what came before it (§5.4): a fetch gets no
+   * older message and no older epoch key — not the history of a room it rejoins after a kick.
+   */
+  readonly admitted: Readonly<Record<string, Admission>>;
   readonly banned: Readonly<Record<string, string>>;
   /**
    * Host, approval rooms: join requests waiting for the owner, by peer id (one each), `joinedAt`

@@ -18,8 +18,12 @@
  */
 import { assign, setup } from 'xstate';
 
-/** 2: `rotation.cancel` → `cancelled` (a deleted room's rotation ends there). */
-export const ROTATION_MACHINE_VERSION = 2;
+/**
+ * 2: `rotation.cancel` → `cancelled` (a deleted room's rotation ends there).
+ * 3: `rotation.cancel` also for `key-lost`: a restarted host that no longer holds the key of a
+ * rotation not yet committed (its keystore write failed) ends it; the room rotates again.
+ */
+export const ROTATION_MACHINE_VERSION = 3;
 
 export type RotationInput =
   | RotationStart
@@ -64,7 +68,7 @@ export type RotationEvent =
   | { type: 'rotation.member-removed'; peerId: string; at: string }
   | { type: 'rotation.retire'; at: string }
   /** The room is gone (deleted): stop before the commit; `reason` says why, for the log. */
-  | { type: 'rotation.cancel'; reason: 'room-deleted'; at: string };
+  | { type: 'rotation.cancel'; reason: 'room-deleted' | 'key-lost'; at: string };
 
 const allAcked = (c: RotationContext): boolean => c.pending.length === 0;
 

@@ -48,7 +48,16 @@ export interface NetPeer {
 
 export interface RotationNet {
   /** `historyLimit`: messages the peer keeps in memory per room. */
-  add(name: string, o?: { historyLimit?: number }): Promise<NetPeer>;
+  add(
+    name: string,
+    o?: {
+      historyLimit?: number;
+      keystore?: Keystore;
+      store?: EventStore;
+      restore?: boolean;
+      identity?: Identity;
+    },
+  ): Promise<NetPeer>;
   readonly peers: Map<string, NetPeer>;
   close(): Promise<void>;
 }
@@ -64,10 +73,10 @@ export function createRotationNet(rotation: RotationOptions = {}): RotationNet {
   return {
     peers,
     async add(name, o = {}) {
-      const identity = await generateIdentity('ed25519');
+      const identity = o.identity ?? (await generateIdentity('ed25519'));
       const id = identity.fingerprint;
-      const keystore = createMemoryKeystore();
-      const store = createMemoryEventStore();
+      const keystore = o.keystore ?? createMemoryKeystore();
+      const store = o.store ?? createMemoryEventStore();
       const runtime = createPeerRuntime(
         {
           peerId: id,
@@ -155,6 +164,7 @@ export function createRotationNet(rotation: RotationOptions = {}): RotationNet {
         },
       };
       peers.set(id, peer);
+      if (o.restore) await rooms.restore();
       return peer;
     },
     async close() {
@@ -268,3 +278,17 @@ export function openWithAny(keys: Iterable<Buffer>, env: Envelope): string | nul
 /** Texts a peer reads for a room (null where it cannot decrypt), in seq order. */
 export const readTexts = (p: NetPeer, roomId: string): Array<string | null> =>
   p.rooms.messages(roomId, 0, 100_000).map((m) => m.text);
+
+/** Alice (with `alice`'s options) hosting the open room `den` that Bob and Carol joined. */
+export async function openRoomOfThree(
+  net: RotationNet,
+  alice: Parameters<RotationNet['add']>[1] = {},
+): Promise<{ a: NetPeer; b: NetPeer; c: NetPeer; roomId: string }> {
+  const a = await net.add('alice', alice);
+  const b = await net.add('bob');
+  const c = await net.add('carol');
+  const { roomId } = await a.rooms.create({ name: 'den', policy: 'open' });
+  await b.rooms.join(roomId, {});
+  await c.rooms.join(roomId, {});
+  return { a, b, c, roomId };
+}

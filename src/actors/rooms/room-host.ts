@@ -163,13 +163,13 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
         refuse('ERR_NOT_MEMBER', 'not a member of this room');
       }
       h.actor.send({ type: 'member.leave', peerId: from, at: core.at() });
-      await keys.dropKek(h.roomId, from);
       rotations.memberRemoved(h, from);
-      // Mandatory, and the epoch advances inside this call: no message under the old key is
-      // accepted after it. The answer does not wait for the commit (up to the 30 s deadline when
-      // a member is away — longer than the leaver's request timeout).
+      // Mandatory, and the epoch advances inside this call, before anything awaits: no message
+      // under the old key is accepted after the leave. The answer does not wait for the commit
+      // (up to the 30 s deadline when a member is away — longer than the leaver's request timeout).
       void host.rotate(h, 'leave', true).catch(() => undefined);
       announceMembers(h);
+      await keys.dropKek(h.roomId, from);
     },
 
     async fetch(from, roomId, after, limit) {
@@ -181,12 +181,17 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
           'ERR_NOT_VERIFIED',
           'this host runs --trust strict and no longer trusts your key; ask the owner to verify you',
         );
+      // A member reads what follows its admission, nothing from before (a rejoin after a kick
+      // must not open what was said while it was out): no older message, no older epoch key.
+      const since = ctx.admitted[from] ?? { epoch: 0, seq: 0 };
+      const start = Math.max(after, since.seq);
       // Read together: sends sequenced while the keys are wrapped below may move the window on.
-      const msgs = batches(messagesAfter(h, after, limit))[0] ?? [];
-      const floor = h.floor;
+      const msgs = batches(messagesAfter(h, start, limit))[0] ?? [];
+      const floor = Math.max(h.floor, since.seq);
       const next = rotations.running(roomId)?.epoch;
       const epochs = new Set<number>([ctx.epoch, ...msgs.map((m) => m.env.epoch)]);
       if (next !== undefined) epochs.add(next);
+      for (const epoch of epochs) if (epoch < since.epoch) epochs.delete(epoch);
       const wrapped: WrappedKey[] = [];
       for (const epoch of epochs)
         if (keys.hasEpoch(roomId, epoch))
@@ -348,11 +353,12 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
       void deps.sessions
         .push(peerId, { type: 'room.removed', roomId: h.roomId, reason: ban ? 'banned' : 'kicked' })
         .catch(() => undefined);
-      await keys.dropKek(h.roomId, peerId);
       rotations.memberRemoved(h, peerId);
-      // Mandatory: no message under the old key is accepted from anyone after a removal.
+      // Mandatory, the epoch advancing inside this call, before anything awaits (the KEK's
+      // shredding below is disk I/O): no message under the old key is accepted after a removal.
       if (was) void host.rotate(h, ban ? 'ban' : 'kick', true).catch(() => undefined);
       announceMembers(h);
+      await keys.dropKek(h.roomId, peerId);
     },
 
     async delete(h) {

@@ -136,13 +136,27 @@ export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSid
     if (m.env.sender === self) sender.settle(h.roomId, m.env.id, { seq: m.seq });
   }
 
-  /** Take messages in order; a gap triggers a fetch from our cursor. */
-  function ingest(h: RoomHandle, msgs: readonly Sequenced[]): void {
+  /**
+   * Take messages in order; a gap triggers a fetch from our cursor. So does a message of a later
+   * epoch whose key has not reached us (after a removal the host seals under the new epoch at
+   * once, while the key goes out after its keystore write): it waits, unrecorded, for the fetch,
+   * whose answer carries the key — shown unreadable on the feed, it would never be shown again.
+   * `fetched`: the fetch's own answer, its keys already taken; what still has none is recorded.
+   */
+  function ingest(h: RoomHandle, msgs: readonly Sequenced[], fetched = false): void {
     for (const m of [...msgs].sort((a, b) => a.seq - b.seq)) {
       const at = ctxOf(h).seq;
       if (m.seq <= at) continue;
       if (m.seq > at + 1) {
         void member.catchUp(h).catch(() => undefined);
+        return;
+      }
+      if (!fetched && m.env.epoch > ctxOf(h).epoch && !keys.hasEpoch(h.roomId, m.env.epoch)) {
+        // After any fetch under way (it may have asked before this message was sequenced).
+        void (h.catchingUp ?? Promise.resolve())
+          .catch(() => undefined)
+          .then(() => member.catchUp(h))
+          .catch(() => undefined);
         return;
       }
       record(h, m);
@@ -329,7 +343,7 @@ export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSid
               h.actor.send({ type: 'messages.skip', through: floor, at: core.at() });
               core.publishRoom(h, 'history-skipped', { from, through: floor });
             }
-            ingest(h, res.value.msgs);
+            ingest(h, res.value.msgs, true);
             if (res.value.msgs.length === 0 || ctxOf(h).seq >= res.value.seq) return;
           }
         } finally {

@@ -9,6 +9,11 @@
  * A removal advances the room's epoch at once, so no message under the old key is accepted after
  * it; other rotations advance it at commit, so messages keep flowing meanwhile.
  *
+ * No two rotations share an epoch: a new one takes the epoch after the newest rotation stream of
+ * its room, even when the room is behind it (a restart lost the room's advance, or a rotation's
+ * key). An epoch passed over that way is one nobody switched to; the room steps through it, its
+ * `epoch.advance` saying why.
+ *
  * Deleting the room ends its rotations: a running one is cancelled (timers cleared, no key or
  * commit goes out after that), a queued one is dropped, their callers get ERR_NOT_FOUND, and the
  * committed ones are retired (the room's keys are shredded with it).
@@ -34,6 +39,9 @@ export type { RotationOptions, Rotations, RotationView } from './rotations.types
 /** The catch of a push whose failure is handled elsewhere (retries, catch-up by fetch). */
 const ignore = (): undefined => undefined;
 
+/** The reason an epoch passed over is advanced with (see `advanceTo`). */
+const SKIPPED = 'skipped:key-lost';
+
 export function createRotations(core: RoomsCore, options: RotationOptions = {}): Rotations {
   const { deps, keys } = core;
   const deadlineMs = options.deadlineMs ?? 30_000;
@@ -43,6 +51,8 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
   /** Committed rotations per room, oldest first: retired when they leave the window. */
   const committed = new Map<string, RotationRef[]>();
   const memberEpochs = new Map<string, Map<string, number>>();
+  /** The newest epoch with a rotation stream, per room: a new rotation never reuses it. */
+  const newest = new Map<string, number>();
   /** Acks of this tick, by room and epoch (no key string built per ack: 1000 acks arrive at once). */
   const ackBatches = new Map<string, Map<number, string[]>>();
   let started = 0;
@@ -73,6 +83,9 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
    */
   function deliver(r: Running, peerIds: readonly string[]): void {
     const { roomId, epoch } = r.ref.getSnapshot().context;
+    // Nothing to send (a key lost in a restart is not resumed; see restore): never a throw here,
+    // which would reject whatever armed it — a restarted host's restore among them.
+    if (!keys.hasEpoch(roomId, epoch)) return;
     const send = (peerId: string, wrapped: string): void => {
       // a key wrapped while the room was being deleted goes to no one
       if (r.ref.getSnapshot().value === 'cancelled') return;
@@ -124,8 +137,10 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
       if (replaced >= current - keep) break;
       list.shift();
       oldest.send({ type: 'rotation.retire', at: core.at() });
-      void keys.shred(h.roomId, replaced);
     }
+    // Every key below the window, not only those a retired rotation replaced: the rotation after
+    // an epoch passed over replaced the key before it.
+    for (const e of keys.epochs(h.roomId)) if (e < current - keep) void keys.shred(h.roomId, e);
   }
 
   function onCommitted(r: Running): void {
@@ -136,15 +151,7 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
     running.delete(c.roomId);
     commits++;
     laggardCount += c.laggards.length;
-    if (!c.mandatory && stateOf(h) === 'active') {
-      h.actor.send({
-        type: 'epoch.advance',
-        epoch: c.epoch,
-        reason: c.reason,
-        mandatory: false,
-        at: core.at(),
-      });
-    }
+    if (!c.mandatory && stateOf(h) === 'active') advanceTo(h, c.epoch, c.reason, false);
     const commit = { type: 'room.commit', roomId: c.roomId, epoch: c.epoch } as const;
     for (const peerId of Object.keys(ctxOf(h).members)) {
       if (peerId !== core.self) deps.sessions.push(peerId, commit).catch(ignore);
@@ -206,7 +213,10 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
    * removal's epoch has advanced — and the key is delivered once it is safe in the keystore.
    */
   function begin(h: RoomHandle, reason: string, mandatory: boolean): Promise<RotationView> {
-    const epoch = ctxOf(h).epoch + 1;
+    // Never an epoch that already has a stream: members who hold that epoch's key keep it, and
+    // would never take a second one.
+    const epoch = Math.max(ctxOf(h).epoch, newest.get(h.roomId) ?? 0) + 1;
+    newest.set(h.roomId, epoch);
     const persisted = keys.newEpoch(h.roomId, epoch);
     started++;
     const input: RotationInput = {
@@ -243,8 +253,21 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
 
   /** Make `epoch` the only one the host accepts messages in, now (a removal). */
   function advanceNow(h: RoomHandle, epoch: number, reason: string): void {
-    if (ctxOf(h).epoch < epoch)
-      h.actor.send({ type: 'epoch.advance', epoch, reason, mandatory: true, at: core.at() });
+    advanceTo(h, epoch, reason, true);
+  }
+
+  /**
+   * Advance the room to `epoch`. The room takes one epoch at a time: one passed over (its
+   * rotation lost its key in a restart, nobody switched to it) is stepped through in the same
+   * tick, so the host is never in an epoch whose key it lacks, and its advance says why.
+   */
+  function advanceTo(h: RoomHandle, epoch: number, reason: string, mandatory: boolean): void {
+    while (ctxOf(h).epoch < epoch) {
+      const next = ctxOf(h).epoch + 1;
+      const why = next === epoch ? reason : SKIPPED;
+      h.actor.send({ type: 'epoch.advance', epoch: next, reason: why, mandatory, at: core.at() });
+      if (ctxOf(h).epoch !== next) return; // refused (the room is not active)
+    }
   }
 
   return {
@@ -274,7 +297,6 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
     ack(from, roomId, epoch) {
       const h = core.rooms.get(roomId);
       if (!h || stateOf(h) !== 'active') return; // a deleted room's rotation is over
-      noteMemberEpoch(roomId, from, epoch);
       // Acks of one tick reach the rotation as one event (a 1000-member room acks at once).
       let byEpoch = ackBatches.get(roomId);
       if (!byEpoch) ackBatches.set(roomId, (byEpoch = new Map<number, string[]>()));
@@ -290,10 +312,15 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
         if (byEpoch.size === 0 && ackBatches.get(roomId) === byEpoch) ackBatches.delete(roomId);
         const r = running.get(roomId);
         const ref =
-          r?.ref ?? committed.get(roomId)?.find((x) => x.getSnapshot().context.epoch === epoch);
-        if (!ref || ref.getSnapshot().context.epoch !== epoch) return;
+          r?.ref.getSnapshot().context.epoch === epoch
+            ? r.ref
+            : committed.get(roomId)?.find((x) => x.getSnapshot().context.epoch === epoch);
+        if (!ref) return;
+        // Only now is the epoch known to exist: an ack is the member's word, and `room members`
+        // shows what it says (an epoch no rotation made would stay there, epochs only increase).
+        for (const p of peerIds) noteMemberEpoch(roomId, p, epoch);
         ref.send({ type: 'rotation.acks', peerIds, at: core.at() });
-        if (r && running.get(roomId) === r) publish(ref, true);
+        if (r?.ref === ref && running.get(roomId) === r) publish(ref, true);
       });
     },
     memberRemoved(h, peerId) {
@@ -321,6 +348,7 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
       for (const w of q?.waiters ?? []) w.reject(roomGone(h.roomId));
       for (const ref of committed.get(h.roomId) ?? []) ref.send({ type: 'rotation.retire', at });
       committed.delete(h.roomId);
+      newest.delete(h.roomId);
       memberEpochs.delete(h.roomId);
       ackBatches.delete(h.roomId);
     },
@@ -332,9 +360,13 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
     noteMemberEpoch,
     async restore(store) {
       let resumed = 0;
+      /** Per room, the newest rotation whose key the host no longer holds, if nothing followed it. */
+      const lost = new Map<string, { reason: string; mandatory: boolean }>();
       for (const f of await foldRotations(store)) {
-        for (const p of f.ctx.acked) noteMemberEpoch(f.ctx.roomId, p, f.ctx.epoch);
-        const h = core.rooms.get(f.ctx.roomId);
+        const { roomId, epoch } = f.ctx;
+        newest.set(roomId, Math.max(newest.get(roomId) ?? 0, epoch));
+        for (const p of f.ctx.acked) noteMemberEpoch(roomId, p, epoch);
+        const h = core.rooms.get(roomId);
         if (!h || !ctxOf(h).isHost || f.state === 'retired' || f.state === 'cancelled') continue;
         if (stateOf(h) !== 'active') {
           // Left running by a delete recorded before rotations ended with their room: end it now.
@@ -347,15 +379,37 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
               .send({ type: 'rotation.cancel', reason: 'room-deleted', at: core.at() });
           continue;
         }
+        // Its key was never stored (the keystore write failed; the rotation went on with the key
+        // in memory) if the host lacks it, unless it committed and the room passed it (shredded).
+        const isLost =
+          !keys.hasEpoch(roomId, epoch) && (f.state !== 'committed' || epoch > ctxOf(h).epoch);
+        if (isLost) lost.set(roomId, { reason: f.ctx.reason, mandatory: f.ctx.mandatory });
+        else lost.delete(roomId);
         if (f.state === 'committed') {
-          const list = committed.get(f.ctx.roomId) ?? [];
+          // Retired when it leaves the window, its key lost or not.
+          const list = committed.get(roomId) ?? [];
           list.push(
             deps.spawnActor(rotationMachine, {
               stream: f.stream,
               restore: { ...f.ctx, state: f.state },
             }),
           );
-          committed.set(f.ctx.roomId, list);
+          committed.set(roomId, list);
+          // The log writer appends each stream on its own: a crash can keep the commit and lose
+          // the room's advance. Members switched at the commit; the host follows them (to an
+          // epoch whose key it holds: else the room rotates again below, past it).
+          if (!isLost) advanceTo(h, epoch, f.ctx.reason, f.ctx.mandatory);
+          continue;
+        }
+        // Nothing to resume without its key: it ends (`cancelled`, key-lost) and the room rotates
+        // again below, past its epoch, as mandatory as it was: a removal stays a removal.
+        if (isLost) {
+          deps
+            .spawnActor(rotationMachine, {
+              stream: f.stream,
+              restore: { ...f.ctx, state: f.state },
+            })
+            .send({ type: 'rotation.cancel', reason: 'key-lost', at: core.at() });
           continue;
         }
         const ref = deps.spawnActor(rotationMachine, {
@@ -365,14 +419,7 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
         const r = track(h, ref);
         resumed++;
         if (f.state === 'proposed') {
-          if (f.ctx.mandatory && ctxOf(h).epoch < f.ctx.epoch)
-            h.actor.send({
-              type: 'epoch.advance',
-              epoch: f.ctx.epoch,
-              reason: f.ctx.reason,
-              mandatory: true,
-              at: core.at(),
-            });
+          if (f.ctx.mandatory) advanceNow(h, epoch, f.ctx.reason);
           const members = othersSorted(h, core.self);
           ref.send({
             type: 'rotation.start',
@@ -382,7 +429,16 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
           });
         }
         if (ref.getSnapshot().value === 'distributing') arm(r);
-        else if (running.get(f.ctx.roomId) === r) onCommitted(r);
+        else if (running.get(roomId) === r) onCommitted(r);
+      }
+      for (const h of core.rooms.values()) {
+        if (!ctxOf(h).isHost || stateOf(h) !== 'active' || running.has(h.roomId)) continue;
+        const why = lost.get(h.roomId);
+        // A host without its room's current key (a removal's, or a commit's) can neither send in
+        // it nor give it to anyone: the room leaves it at once, as a removal does.
+        const isKeyless = !keys.hasEpoch(h.roomId, ctxOf(h).epoch);
+        if (why) void begin(h, why.reason, why.mandatory || isKeyless);
+        else if (isKeyless) void begin(h, 'key-lost', true);
       }
       return resumed;
     },
