@@ -45,7 +45,8 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
   /**
    * Register an established session. A peer may hold one session per role with us (each side
    * opens its own to send requests), so a new session supersedes only the previous one of the same
-   * role; a session whose machine ends (idle expiry) is retired at once, link and poll included.
+   * role, and takes over the pushes still queued there for the peer's poll (those not sent yet); a
+   * session whose machine ends (idle expiry) is retired at once, link and poll included.
    */
   function open(s: EstablishedSession, url: string | null): Entry {
     const { chains, ...material } = s;
@@ -68,7 +69,7 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     entries.set(s.sid, entry);
     slots[s.role] = s.sid;
     bySlot.set(s.peerId, slots);
-    if (previous !== undefined && previous !== s.sid) retire(previous, 'superseded');
+    if (previous !== undefined && previous !== s.sid) retire(previous, 'superseded', entry);
     session.actor.subscribe({
       next: (snapshot) => {
         if (snapshot.status !== 'active') retire(s.sid, 'expired');
@@ -81,7 +82,8 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     return entry;
   }
 
-  function retire(sid: string, reason: string): void {
+  /** Forget a session; `successor` (its replacement) takes over the pushes waiting for a poll. */
+  function retire(sid: string, reason: string, successor?: Entry): void {
     const e = entries.get(sid);
     if (!e) return;
     entries.delete(sid);
@@ -94,6 +96,9 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     e.link?.close(1000, reason);
     if (e.pollTimer) clearInterval(e.pollTimer);
     if (e.confirmTimer) clearTimeout(e.confirmTimer);
+    // Before it closes: pushes it still held for the peer's poll move on or are counted as dropped
+    // (logged in its stream), never lost unseen.
+    delivery.retireOutbox(e, successor);
     e.session.close(reason);
   }
 
@@ -215,7 +220,9 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
           await delivery.rekeyIfDue(entry);
           return await delivery.sendSealed(entry, inner);
         } catch (err) {
-          // The peer restarted and forgot the session: handshake again and send once more.
+          // The peer restarted and forgot the session: handshake again and send once more. Any
+          // other failure is the caller's to judge: one whose answer was lost after the peer acted
+          // on it (reason `answer-lost`) is never sent again here, lest it take effect twice.
           const isForgotten = isAppError(err) && err.details?.reason === 'unknown-session';
           if (!isForgotten || attempt > 0) throw err;
         }

@@ -2,7 +2,7 @@
  * How one established session moves data: sealed requests over HTTP (re-keying first when due),
  * push frames over the WebSocket link, and — when the link is down — pushes by sealed `POST /push`
  * (requester) or queued for the requester's `POST /poll` (responder). Also answers the sealed
- * requests a peer sends us.
+ * requests a peer sends us, and settles the poll queue of a session that is retired.
  */
 import { AppError, isAppError } from '../errors.js';
 import {
@@ -16,14 +16,17 @@ import {
 import type { PortAnswer } from '../transport/http/peer-api.js';
 import { peerRequest } from '../transport/http/peer-client.js';
 import type { Link } from '../transport/ws/peer-link.js';
+import type { OpenedRequest } from './session/session-actor.js';
 import type { Delivery, DeliveryHooks, Entry } from './session-delivery.types.js';
 import {
   ackOf,
   answerPoll,
   assertPollable,
+  drain,
   enqueue,
   MAX_OUTBOX,
   readPollAnswer,
+  takeUnsent,
 } from './session/push-outbox.js';
 
 export type { AppHandlers, Delivery, DeliveryHooks, Entry } from './session-delivery.types.js';
@@ -38,6 +41,11 @@ const MAX_UNPROVEN_LINKS = 2;
 const POLL_MS = 2_000;
 /** Polls in a row while the responder says more frames wait (then the timer takes over). */
 const MAX_POLL_ROUNDS = MAX_OUTBOX;
+/**
+ * The `reason` of the answer to a request that was acted on but whose session closed before the
+ * answer could be sealed: the requester must not send it again (see `answer`).
+ */
+const ANSWER_LOST = 'answer-lost';
 
 function errorAnswer(err: unknown): PortAnswer {
   if (isAppError(err)) return { ok: false, code: err.code, detail: err.message };
@@ -85,8 +93,9 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
 
   /**
    * Push to the peer: over the link when it is up; otherwise the requester sends a sealed
-   * `POST /push`, and the responder queues the sealed frame for the requester's next poll. A push
-   * too large for a poll answer is refused (`ERR_BODY_TOO_LARGE`) before it is sealed or queued.
+   * `POST /push`, and the responder queues the push for the requester's next poll (sealed when it
+   * first goes out, `push-outbox.ts`). A push too large for a poll answer is refused
+   * (`ERR_BODY_TOO_LARGE`) before it is queued.
    */
   async function deliver(entry: Entry, inner: InnerPush): Promise<'link' | 'request' | 'queued'> {
     if (entry.link?.isOpen && entry.link.send(entry.session.sealPush(inner))) {
@@ -100,14 +109,38 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
       return 'request';
     }
     assertPollable(encodeInnerPush(inner).length);
-    const queued = enqueue(entry.outbox, entry.lastQueued ?? 0, entry.session.sealPush(inner));
-    entry.lastQueued = queued.n;
-    if (queued.dropped > 0) {
-      // The requester polls too slowly: counted, logged (rate-limited) and told in the next answer.
-      totals.dropped += queued.dropped;
-      entry.session.pushesDropped(queued.dropped);
-    }
+    queue(entry, inner);
     return 'queued';
+  }
+
+  function queue(entry: Entry, inner: InnerPush): void {
+    const queued = enqueue(entry.outbox, entry.lastQueued ?? 0, inner);
+    entry.lastQueued = queued.n;
+    // The requester polls too slowly: counted, logged (rate-limited) and told in the next answer.
+    countDropped(entry, queued.dropped);
+  }
+
+  function countDropped(entry: Entry, count: number): void {
+    if (count <= 0) return;
+    totals.dropped += count;
+    entry.session.pushesDropped(count);
+  }
+
+  /**
+   * A session is retired with pushes still queued for its poll. Superseded by the same peer's new
+   * session in the same role (`successor`), the pushes that never went out move to the new queue,
+   * to be sealed under its keys when they go out there. Those that went out in an answer not yet
+   * acknowledged may have arrived, and resealed they could arrive twice: they are counted as
+   * dropped, as is everything a session retired for any other reason leaves behind. Call it while
+   * the session is still open, so the drops are logged in its stream.
+   */
+  function retireOutbox(entry: Entry, successor?: Entry): void {
+    const { pushes, lost } = takeUnsent(entry.outbox);
+    if (successor === undefined) countDropped(entry, lost + pushes.length);
+    else {
+      countDropped(entry, lost);
+      for (const inner of pushes) queue(successor, inner);
+    }
   }
 
   /** Requester side, link down: fetch queued frames now and then. */
@@ -223,9 +256,17 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
     entry.link = link;
     entry.session.setLink('up');
     // Frames queued for a poll while there was no (proven) link go out on it now, in order. Some
-    // may have reached the requester in a poll answer it had not acknowledged yet: its replay
-    // window refuses those (§3.4), so none is delivered twice and none is lost.
-    for (const { frame } of entry.outbox.splice(0)) link.send(frame);
+    // may have reached the requester in a poll answer it had not acknowledged yet: they go again
+    // as the same sealed bytes, which its replay window refuses (§3.4), so none is delivered twice
+    // and none is lost.
+    let waiting: Buffer[] = [];
+    try {
+      waiting = drain(entry.outbox, (inner) => entry.session.sealPush(inner));
+    } catch {
+      // A session that can no longer seal is closing: what waits stays queued, and is counted as
+      // dropped when the session is retired.
+    }
+    for (const frame of waiting) link.send(frame);
     link.frames$.subscribe({ next: (f) => handlePush(entry, f) });
     void link.closed.then(() => {
       if (entry.link === link) {
@@ -257,9 +298,21 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
       );
       if (r.status !== 200) {
         entry.session.cancelResponse(ref);
-        const code = (r.body as { code?: string } | undefined)?.code ?? 'ERR_PEER_UNREACHABLE';
+        const problem = r.body as { code?: string; reason?: unknown } | undefined;
+        const code = problem?.code ?? 'ERR_PEER_UNREACHABLE';
         const isForgotten = code === 'ERR_UNKNOWN_SESSION';
         if (isForgotten) hooks.retire(entry.material.sid, 'peer forgot the session');
+        if (code === 'ERR_PEER_UNREACHABLE' && problem?.reason === ANSWER_LOST) {
+          // The peer acted on the request, then its session closed before it could answer: the
+          // session is gone there, and sending the request again could act on it twice.
+          hooks.retire(entry.material.sid, 'peer closed the session');
+          throw new AppError(
+            'ERR_PEER_UNREACHABLE',
+            'the peer received the request, but its session closed before it answered (a new ' +
+              'handshake, or expiry); not sent again: whether it took effect is unknown',
+            { details: { reason: ANSWER_LOST } },
+          );
+        }
         throw new AppError(
           'ERR_PEER_UNREACHABLE',
           `the peer refused the sealed request (${r.status} ${code})`,
@@ -267,7 +320,19 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
           isForgotten ? { details: { reason: 'unknown-session' } } : undefined,
         );
       }
-      return entry.session.openResponse(ref, r.body);
+      try {
+        return entry.session.openResponse(ref, r.body);
+      } catch (err) {
+        if (!isAppError(err) || err.code !== 'ERR_UNKNOWN_SESSION') throw err;
+        // Our session closed while the request was away (superseded by a new handshake): the peer
+        // acted on it, and sending it again could act on it twice.
+        throw new AppError(
+          'ERR_PEER_UNREACHABLE',
+          'the peer answered, but this session closed meanwhile (a new handshake) and cannot ' +
+            'read the answer; not sent again: whether it took effect is unknown',
+          { details: { reason: ANSWER_LOST } },
+        );
+      }
     } catch (err) {
       entry.session.cancelResponse(ref);
       throw err;
@@ -321,39 +386,67 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
     entry.confirmTimer.unref();
   }
 
+  /**
+   * Open a sealed request, act on it, and seal the answer. A session closed before the request
+   * opens answers `ERR_UNKNOWN_SESSION`, which tells the requester that nothing was done and that
+   * it may send the request again on a new session.
+   */
   async function answer(entry: Entry, body: unknown): Promise<PortAnswer> {
+    let opened: OpenedRequest;
+    let reply: InnerResponse;
     try {
-      const opened = entry.session.openRequest(body);
-      let reply: InnerResponse | undefined;
-      if (opened.inner.path === REKEY_PATH) reply = entry.session.handleRekey(opened);
-      else if (opened.inner.path === '/ping') reply = { status: 200, body: { pong: true } };
-      else if (opened.inner.path === '/push') {
-        const inner = opened.inner.body as InnerPush | undefined;
-        if (inner && typeof inner === 'object' && typeof inner.type === 'string')
-          onPush(entry, inner);
-        reply = { status: 202, body: {} };
-      } else if (opened.inner.path === '/poll') {
-        const ack = ackOf(opened.inner.body);
-        const { dropped } = entry.session.info().pushes;
-        entry.session.flushPushReports();
-        reply = {
-          status: 200,
-          body: answerPoll(entry.outbox, entry.lastQueued ?? 0, ack, dropped),
-        };
-      } else {
-        try {
-          reply = await hooks.app.request?.(entry.material.peerId, opened.inner);
-        } catch (err) {
-          reply = isAppError(err)
-            ? { status: 400, body: { code: err.code, detail: err.message } }
-            : { status: 500, body: { code: 'ERR_INTERNAL', detail: 'request failed' } };
-        }
-        reply ??= { status: 404, body: { code: 'ERR_NOT_FOUND' } };
-      }
-      return { ok: true, body: entry.session.sealResponse(opened, reply) };
+      opened = entry.session.openRequest(body);
+      reply = await act(entry, opened);
     } catch (err) {
       return errorAnswer(err);
     }
+    try {
+      return { ok: true, body: entry.session.sealResponse(opened, reply) };
+    } catch (err) {
+      if (!isAppError(err) || err.code !== 'ERR_UNKNOWN_SESSION') return errorAnswer(err);
+      // The session closed while the request was acted on (superseded by a new handshake, or
+      // expired while the application ran). `ERR_UNKNOWN_SESSION` would tell the requester that
+      // the request never arrived, and it would send it again on a new session: the application
+      // would act on it twice. This answer is an error it does not retry.
+      return {
+        ok: false,
+        code: 'ERR_PEER_UNREACHABLE',
+        detail: 'session closed while answering; the request was received',
+        reason: ANSWER_LOST,
+      };
+    }
+  }
+
+  /** What an opened request asks for: the session's own paths, or the application's. */
+  async function act(entry: Entry, opened: OpenedRequest): Promise<InnerResponse> {
+    const { path } = opened.inner;
+    if (path === REKEY_PATH) return entry.session.handleRekey(opened);
+    if (path === '/ping') return { status: 200, body: { pong: true } };
+    if (path === '/push') {
+      const inner = opened.inner.body as InnerPush | undefined;
+      if (inner && typeof inner === 'object' && typeof inner.type === 'string')
+        onPush(entry, inner);
+      return { status: 202, body: {} };
+    }
+    if (path === '/poll') {
+      const ack = ackOf(opened.inner.body);
+      const { dropped } = entry.session.info().pushes;
+      entry.session.flushPushReports();
+      const seal = (inner: InnerPush): Buffer => entry.session.sealPush(inner);
+      return {
+        status: 200,
+        body: answerPoll(entry.outbox, entry.lastQueued ?? 0, ack, seal, dropped),
+      };
+    }
+    let reply: InnerResponse | undefined;
+    try {
+      reply = await hooks.app.request?.(entry.material.peerId, opened.inner);
+    } catch (err) {
+      reply = isAppError(err)
+        ? { status: 400, body: { code: err.code, detail: err.message } }
+        : { status: 500, body: { code: 'ERR_INTERNAL', detail: 'request failed' } };
+    }
+    return reply ?? { status: 404, body: { code: 'ERR_NOT_FOUND' } };
   }
 
   return {
@@ -365,6 +458,7 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
     sendSealed,
     rekeyIfDue,
     answer,
+    retireOutbox,
     stats: () => ({ pushes: { ...totals } }),
   };
 }

@@ -6,7 +6,7 @@ import type { InnerPush, InnerRequest, InnerResponse } from '../protocol/sealed.
 import type { PortAnswer } from '../transport/http/peer-api.js';
 import type { Link } from '../transport/ws/peer-link.js';
 import type { EstablishedSession } from './handshake/types.js';
-import type { QueuedFrame } from './session/push-outbox.js';
+import type { QueuedPush } from './session/push-outbox.js';
 import type { PushLosses, Session } from './session/session-actor.js';
 
 export interface Entry {
@@ -17,10 +17,10 @@ export interface Entry {
   link: Link | undefined;
   readonly waiters: Map<number, (p: InnerPush) => void>;
   /**
-   * Sealed push frames waiting for the requester to poll (responder side, link down), numbered;
-   * each stays until a poll acknowledges it (`push-outbox.ts`).
+   * Pushes waiting for the requester to poll (responder side, link down), numbered; each is sealed
+   * when it first goes out and stays until a poll acknowledges it (`push-outbox.ts`).
    */
-  readonly outbox: QueuedFrame[];
+  readonly outbox: QueuedPush[];
   /** Responder: the number of the last frame queued (0 or unset: none yet). */
   lastQueued?: number;
   /** Requester: the number of the last queued frame received by polling; the next poll acks it. */
@@ -67,8 +67,18 @@ export interface Delivery {
   schedulePoll(entry: Entry): void;
   sendSealed(entry: Entry, inner: InnerRequest): Promise<InnerResponse>;
   rekeyIfDue(entry: Entry): Promise<void>;
-  /** Open a sealed request from the peer, act on it, and seal the answer. */
+  /**
+   * Open a sealed request from the peer, act on it, and seal the answer. If the session closes
+   * after the request was acted on, the answer is `ERR_PEER_UNREACHABLE` with reason
+   * `answer-lost`, never `ERR_UNKNOWN_SESSION` (which invites the requester to send it again).
+   */
   answer(entry: Entry, body: unknown): Promise<PortAnswer>;
+  /**
+   * A session is being retired (call it before the session closes): its queued pushes that never
+   * went out move to `successor`, the same peer's new session in the same role, if any; the rest
+   * are counted as dropped.
+   */
+  retireOutbox(entry: Entry, successor?: Entry): void;
   /** Push frames lost to full poll queues, over every session this delivery served. */
   stats(): { readonly pushes: PushLosses };
 }

@@ -1,23 +1,40 @@
 /**
- * Push frames for a requester without a link (protocol §3.6): the responder queues them sealed and
- * numbered; the requester's sealed `POST /poll {ack}` acknowledges the last number it received and
+ * Pushes for a requester without a link (protocol §3.6): the responder queues them numbered but not
+ * yet sealed; the requester's sealed `POST /poll {ack}` acknowledges the last number it received and
  * is answered with as many of the following frames as fit one sealed answer, `more` when others
- * wait. A frame leaves the queue only once acknowledged, so an answer lost on the way is sent again;
+ * wait. A push is sealed only when it first goes out (in an answer, or on a new link): sealing takes
+ * the next seq of the push chain, and frames sealed when queued then dropped from a full queue would
+ * leave a gap past the requester's skip limit (§3.4), after which nothing opens until a re-key.
+ * Once sealed, a frame is sent again as the same bytes until it is acknowledged, so an answer lost
+ * on the way is sent again, and a copy that did arrive is refused by the requester's replay window;
  * the numbers let the requester drop a frame it already has. A queue past `MAX_OUTBOX` drops its
  * oldest frames: `enqueue` says how many, and answers carry the session's running total as
- * `dropped`, so the requester learns what it missed. Pure: no I/O, no clock.
+ * `dropped`, so the requester learns what it missed. Pure apart from the seal function it is given:
+ * no I/O, no clock.
  */
 import { AppError } from '../../errors.js';
 import {
+  encodeInnerPush,
   MAX_INNER_BYTES,
   PUSH_HEADER_LENGTH,
   SEALED_TAG_LENGTH,
+  type InnerPush,
 } from '../../protocol/sealed.codec.js';
 
-/** A sealed push frame waiting for a poll, numbered from 1 per session. */
-export interface QueuedFrame {
+/** Seals a push under the session's keys, taking the next seq of its push chain (`sealPush`). */
+export type SealPush = (push: InnerPush) => Buffer;
+
+/**
+ * A push waiting for a poll, numbered from 1 per session. It is kept as it was pushed (its JSON
+ * bytes are cached by identity, `encodeInnerPush`, so a later seal writes the bytes measured here).
+ */
+export interface QueuedPush {
   readonly n: number;
-  readonly frame: Buffer;
+  readonly push: InnerPush;
+  /** Bytes of its sealed frame, known before sealing: the push's JSON, the header and the tag. */
+  readonly size: number;
+  /** Its sealed frame, once it went out: sent again as these bytes, never sealed twice. */
+  frame?: Buffer;
 }
 
 /** Most frames kept for a requester that polls; beyond it the oldest is dropped. */
@@ -53,14 +70,18 @@ export interface PollAnswer {
   readonly dropped?: number;
 }
 
-/** What `enqueue` did: the frame's number, and how many of the oldest frames made room for it. */
+/** What `enqueue` did: the push's number, and how many of the oldest frames made room for it. */
 export interface Enqueued {
   readonly n: number;
   readonly dropped: number;
 }
 
+/** Bytes of the sealed frame of a push whose JSON is `pushBytes` long (§3.3). */
+export const sealedSizeOf = (pushBytes: number): number =>
+  PUSH_HEADER_LENGTH + pushBytes + SEALED_TAG_LENGTH;
+
 /**
- * A push that cannot wait for a poll is refused before it is sealed, not queued to be lost or to
+ * A push that cannot wait for a poll is refused before it is queued, not queued to be lost or to
  * block the queue: `ERR_BODY_TOO_LARGE`, so the caller knows it was not sent.
  */
 export function assertPollable(pushBytes: number): void {
@@ -73,30 +94,40 @@ export function assertPollable(pushBytes: number): void {
   }
 }
 
-/** Queue a frame under the next number. Drops the oldest beyond the cap, and says how many. */
-export function enqueue(outbox: QueuedFrame[], lastNumber: number, frame: Buffer): Enqueued {
-  // Checked before sealing (`assertPollable`); a frame no answer can carry would block the queue.
-  if (frame.length > MAX_POLLED_FRAME_BYTES) {
+/** Queue a push under the next number. Drops the oldest beyond the cap, and says how many. */
+export function enqueue(outbox: QueuedPush[], lastNumber: number, push: InnerPush): Enqueued {
+  const size = sealedSizeOf(encodeInnerPush(push).length);
+  // Checked before queueing (`assertPollable`); a frame no answer can carry would block the queue.
+  if (size > MAX_POLLED_FRAME_BYTES) {
     throw new AppError('ERR_BODY_TOO_LARGE', 'push frame too large to wait for a poll');
   }
   const n = lastNumber + 1;
-  outbox.push({ n, frame });
+  outbox.push({ n, push, size });
   const dropped = Math.max(0, outbox.length - MAX_OUTBOX);
   outbox.splice(0, dropped);
   return { n, dropped };
 }
 
+/** The frame of a queued push: sealed the first time it goes out, the same bytes every later time. */
+function frameOf(queued: QueuedPush, seal: SealPush): Buffer {
+  queued.frame ??= seal(queued.push);
+  return queued.frame;
+}
+
 /**
  * Answer a poll. `ack` (the last number the requester received) removes the frames up to it; then
  * the oldest frames that fit the budget are sent and stay queued until a later poll acknowledges
- * them. A poll without `ack` comes from a peer that never acknowledges: what it is sent is removed
- * at once (its old at-most-once behaviour, but no longer more than one answer can carry).
- * `dropped` is the session's running total of frames the queue dropped (0: left out).
+ * them. The budget is reckoned from the sizes the frames will have, so one that does not fit is not
+ * sealed (and takes no seq) yet. A poll without `ack` comes from a peer that never acknowledges:
+ * what it is sent is removed at once (its old at-most-once behaviour, but no longer more than one
+ * answer can carry). `dropped` is the session's running total of frames the queue dropped (0: left
+ * out).
  */
 export function answerPoll(
-  outbox: QueuedFrame[],
+  outbox: QueuedPush[],
   lastNumber: number,
   ack: number | undefined,
+  seal: SealPush,
   dropped = 0,
 ): PollAnswer {
   if (ack !== undefined) {
@@ -104,18 +135,43 @@ export function answerPoll(
     while (acked < outbox.length && (outbox[acked]?.n ?? Infinity) <= ack) acked++;
     outbox.splice(0, acked);
   }
-  const frames: string[] = [];
+  let count = 0;
   let used = 0;
-  for (const { frame } of outbox) {
-    const cost = costOf(frame.length);
+  for (const { size } of outbox) {
+    const cost = costOf(size);
     if (used + cost > POLL_BUDGET) break; // never for the first: `enqueue` refuses larger ones
-    frames.push(frame.toString('base64url'));
     used += cost;
+    count++;
   }
+  // Sealed in queue order, oldest first, so the push chain's seqs rise with the numbers.
+  const frames = outbox.slice(0, count).map((q) => frameOf(q, seal).toString('base64url'));
   const first = outbox[0]?.n ?? lastNumber + 1;
   if (ack === undefined) outbox.splice(0, frames.length);
   const more = outbox.length > (ack === undefined ? 0 : frames.length);
   return { frames, first, more, ...(dropped > 0 ? { dropped } : {}) };
+}
+
+/**
+ * Every waiting frame, in order, for a new link to carry: those not sent yet are sealed now, those
+ * sent in an answer not yet acknowledged go again as the same bytes. The queue is left empty.
+ */
+export function drain(outbox: QueuedPush[], seal: SealPush): Buffer[] {
+  const frames = outbox.map((q) => frameOf(q, seal));
+  outbox.splice(0);
+  return frames;
+}
+
+/**
+ * Empty the queue of a session that is replaced: the pushes that never went out (in order), which
+ * the new session may queue as its own, and how many others are lost. Those went out in an answer
+ * not yet acknowledged and may have arrived: sealed anew under the new session's keys, the replay
+ * window would no longer know them, so they could reach the application twice.
+ */
+export function takeUnsent(outbox: QueuedPush[]): { pushes: InnerPush[]; lost: number } {
+  const pushes = outbox.filter((q) => q.frame === undefined).map((q) => q.push);
+  const lost = outbox.length - pushes.length;
+  outbox.splice(0);
+  return { pushes, lost };
 }
 
 const isCount = (v: unknown): v is number =>

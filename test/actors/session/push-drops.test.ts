@@ -10,9 +10,10 @@ import {
   MAX_OUTBOX,
   MAX_POLLED_FRAME_BYTES,
   readPollAnswer,
-  type QueuedFrame,
+  type QueuedPush,
 } from '../../../src/actors/session/push-outbox.js';
 import { encodeInnerResponse, MAX_INNER_BYTES } from '../../../src/protocol/sealed.codec.js';
+import { fakeSeal, pushOf } from './outbox-support.js';
 import { sessionPair, type Pair } from './support.js';
 
 const pairs: Pair[] = [];
@@ -31,31 +32,35 @@ const eventsOf = (p: Pair, type: string) =>
 
 describe('a full poll queue', () => {
   it('says how many frames it dropped to make room', () => {
-    const outbox: QueuedFrame[] = [];
+    const outbox: QueuedPush[] = [];
     let last = 0;
     for (let i = 0; i < MAX_OUTBOX; i++) {
-      const queued = enqueue(outbox, last, Buffer.alloc(10, i));
+      const queued = enqueue(outbox, last, { type: 'test.frame', n: i });
       expect(queued.dropped).toBe(0);
       last = queued.n;
     }
-    expect(enqueue(outbox, last, Buffer.alloc(10))).toEqual({ n: MAX_OUTBOX + 1, dropped: 1 });
+    expect(enqueue(outbox, last, { type: 'test.frame' })).toEqual({
+      n: MAX_OUTBOX + 1,
+      dropped: 1,
+    });
     expect(outbox).toHaveLength(MAX_OUTBOX);
     expect(outbox[0]?.n).toBe(2);
   });
 
   it('carries the running drop total in its answers, and keeps the old shape without drops', () => {
-    const outbox: QueuedFrame[] = [];
-    const { n } = enqueue(outbox, 0, Buffer.alloc(10));
-    expect(answerPoll(outbox, n, 0)).not.toHaveProperty('dropped');
-    expect(answerPoll(outbox, n, 0, 7)).toMatchObject({ first: 1, more: false, dropped: 7 });
-    expect(answerPoll(outbox, n, undefined, 7)).toMatchObject({ dropped: 7 }); // an older poller
+    const outbox: QueuedPush[] = [];
+    const { seal } = fakeSeal();
+    const { n } = enqueue(outbox, 0, { type: 'test.frame' });
+    expect(answerPoll(outbox, n, 0, seal)).not.toHaveProperty('dropped');
+    expect(answerPoll(outbox, n, 0, seal, 7)).toMatchObject({ first: 1, more: false, dropped: 7 });
+    expect(answerPoll(outbox, n, undefined, seal, 7)).toMatchObject({ dropped: 7 }); // older poller
   });
 
   it('still fits a full answer into one sealed response with the largest numbers', () => {
-    const outbox: QueuedFrame[] = [];
+    const outbox: QueuedPush[] = [];
     const last = Number.MAX_SAFE_INTEGER - 1;
-    enqueue(outbox, last - 1, Buffer.alloc(MAX_POLLED_FRAME_BYTES));
-    const answer = answerPoll(outbox, last, 0, Number.MAX_SAFE_INTEGER);
+    enqueue(outbox, last - 1, pushOf(MAX_POLLED_FRAME_BYTES));
+    const answer = answerPoll(outbox, last, 0, fakeSeal().seal, Number.MAX_SAFE_INTEGER);
     expect(answer.frames).toHaveLength(1);
     const inner = encodeInnerResponse({ status: 200, body: answer }); // does not throw
     expect(inner.length).toBeLessThanOrEqual(MAX_INNER_BYTES);
