@@ -54,6 +54,8 @@ export interface RekeyHost {
   switchTo(next: EpochKeys): void;
   /** After our own re-key: the peer has not been seen on the current epoch yet. */
   isPeerBehind(): boolean;
+  /** Answers to requests sealed under the epoch before the current one are still awaited. */
+  isPreviousAwaited(): boolean;
 }
 
 /**
@@ -214,6 +216,10 @@ export function createRekeyProtocol(
         return { request: confirmRequest(epoch), epoch, isRetry: true, isConfirm: true };
       }
       if (host.next() !== undefined || current.root === undefined) return undefined;
+      // Not while answers under the previous epoch are still awaited: a new epoch retires it, and
+      // with it the keys those answers open under (at most two epochs are kept, §4.2). The wait is
+      // bounded: each request is answered, times out, or its epoch's grace runs out.
+      if (pending === undefined && host.isPreviousAwaited()) return undefined;
       const epoch = current.epoch + 1;
       const isRetry = pending?.epoch === epoch;
       if (!isRetry) {

@@ -13,7 +13,7 @@
  * The AAD names sid, epoch, channel, direction and seq, so a message moved anywhere else fails.
  */
 import { gcmOpen, gcmSeal, sha256, wipe } from '../../crypto/index.js';
-import type { ReceivingChain } from '../../crypto/chain.js';
+import { DEFAULT_CHAIN_LIMIT, type ReceivingChain } from '../../crypto/chain.js';
 import { AppError } from '../../errors.js';
 import {
   decodeInnerPush,
@@ -171,6 +171,13 @@ export function createSessionCrypto(
       install: ring.install,
       switchTo: ring.promote,
       isPeerBehind: ring.isPeerBehind,
+      isPreviousAwaited: () => {
+        const cur = live();
+        // Past half the chain's budget the re-key goes ahead all the same: a chain that runs out
+        // refuses to seal at all.
+        if (cur.messages >= (limits.chainLimit ?? DEFAULT_CHAIN_LIMIT) / 2) return false;
+        return ring.held().some((e) => e.epoch < cur.epoch && e.pending.size > 0);
+      },
     },
     options.generateEphemeral,
   );
