@@ -39,12 +39,14 @@ export function createGrants(
     const kek = await keys.hostKek(h.roomId, peerId);
     stillAdmitted(h, peerId);
     const ctx = ctxOf(h);
-    rotations.noteMemberEpoch(h.roomId, peerId, ctx.epoch);
     const next = rotations.running(h.roomId)?.epoch;
     const extra =
       next !== undefined && keys.hasEpoch(h.roomId, next)
         ? [{ epoch: next, wrapped: await keys.wrapFor(h.roomId, next, peerId) }]
         : [];
+    // It holds the running rotation's key too, as the members who acked it do (it is not among
+    // that rotation's members: it would never ack).
+    rotations.noteMemberEpoch(h.roomId, peerId, extra.length > 0 ? (next as number) : ctx.epoch);
     const current = await keys.wrapFor(h.roomId, ctx.epoch, peerId);
     stillAdmitted(h, peerId);
     return {

@@ -270,6 +270,8 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
     async admin(from, req) {
       const h = hosted(req.roomId);
       const role = roleOf(h, from);
+      // Someone no longer (or not yet) in the room is told that, not that the op needs a role.
+      if (!ctxOf(h).members[from]) refuse('ERR_NOT_MEMBER', 'not a member of this room');
       if (role !== 'owner' && role !== 'admin')
         refuse('ERR_FORBIDDEN', 'only the owner or an admin can do that');
       switch (req.op) {

@@ -369,6 +369,10 @@ export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSid
     },
 
     async admin(h, body) {
+      // A room we left, were removed from, or still wait to be let into: the host would only
+      // answer that the op is not ours to make; say what is actually wrong, without asking.
+      if (stateOf(h) !== 'active')
+        throw new AppError('ERR_NOT_MEMBER', 'you are not in this room (join it first)');
       const r = await ask(h, ctxOf(h).host, '/rooms/admin', { roomId: h.roomId, ...body });
       if (r.status !== 200) fail(r, 'admin');
       return r.body;

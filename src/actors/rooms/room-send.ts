@@ -214,7 +214,12 @@ export function createRoomSender(
       // key and send again under it, same id.
       if (!(err instanceof AppError) || err.code !== 'ERR_CONFLICT') throw err;
       // The host itself already holds the new key (a rotation committed between seal and sign).
-      if (!ctx.isHost) await io.catchUp(h);
+      if (!ctx.isHost) {
+        await io.catchUp(h);
+        // That may have joined a fetch asked before the room moved on (a poll, a gap): one more,
+        // asked now, brings the new epoch.
+        if (ctxOf(h).epoch === env.epoch) await io.catchUp(h);
+      }
       if (ctxOf(h).epoch === env.epoch) throw err;
       env = await sealEnvelope(h, text, msgId);
       seq = await deliverEnvelope(h, env);

@@ -6,7 +6,7 @@
  */
 import { AppError } from '../../errors.js';
 import { SignatureDomains, verify } from '../../crypto/signature.js';
-import type { RoomPolicy, RoomSuite } from '../../machines/room.types.js';
+import type { RoomContext, RoomPolicy, RoomSuite } from '../../machines/room.types.js';
 import {
   decodeInvite,
   decodeWith,
@@ -200,12 +200,23 @@ export function createRooms(deps: RoomsDeps): Rooms {
 
     members(ref) {
       const h = local(ref);
+      /**
+       * The newest epoch a member is known to hold: from its acks (and its grant), never from
+       * before its admission (an ack of an earlier membership), else the epoch it was admitted in
+       * (a restart keeps no grant; a laggard must not show the room's epoch).
+       */
+      const memberEpochOf = (c: RoomContext, peerId: string): number => {
+        const since = c.admitted[peerId]?.epoch;
+        const acked = rotations.memberEpoch(h.roomId, peerId);
+        if (since === undefined) return acked ?? c.epoch;
+        return Math.max(since, acked ?? since);
+      };
       const c = ctxOf(h);
       return Object.values(c.members).map((m) => ({
         peerId: m.peerId,
         name: m.name,
         role: m.role,
-        epoch: c.isHost ? (rotations.memberEpoch(h.roomId, m.peerId) ?? c.epoch) : c.epoch,
+        epoch: c.isHost ? memberEpochOf(c, m.peerId) : c.epoch,
         online: m.peerId === self || deps.sessions.isLinkUp(m.peerId),
         joinedAt: m.joinedAt,
       }));

@@ -59,15 +59,35 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
   let commits = 0;
   let laggardCount = 0;
 
-  /** Progress on the local feed: every state change, and acks at most every 100 ms. */
+  /**
+   * Progress on the local feed: every state change, and acks at most every 100 ms — an ack held
+   * back by that limit is published when it ends (a trailing event), so the feed never stays on
+   * an old "k of n" while the rotation waits for the rest.
+   */
   const lastProgress = new Map<string, number>();
+  const trailing = new Map<string, NodeJS.Timeout>();
   function publish(ref: RotationRef, isProgress = false): void {
     const stream = ref.getSnapshot().context.stream;
     if (isProgress) {
       const now = core.now().getTime();
-      if (now - (lastProgress.get(stream) ?? 0) < 100) return;
+      const wait = 100 - (now - (lastProgress.get(stream) ?? 0));
+      if (wait > 0) {
+        if (!trailing.has(stream)) {
+          const t = setTimeout(() => {
+            trailing.delete(stream);
+            if (ref.getSnapshot().value === 'distributing') publish(ref, true);
+          }, wait);
+          t.unref();
+          trailing.set(stream, t);
+        }
+        return;
+      }
       lastProgress.set(stream, now);
-    } else if (ref.getSnapshot().value !== 'distributing') lastProgress.delete(stream);
+    } else if (ref.getSnapshot().value !== 'distributing') {
+      lastProgress.delete(stream);
+      clearTimeout(trailing.get(stream));
+      trailing.delete(stream);
+    }
     deps.hub.publish('rotation', { ...viewOf(ref) });
   }
 
@@ -244,9 +264,11 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
         const members = othersSorted(h, core.self);
         const deadline = new Date(core.now().getTime() + deadlineMs).toISOString();
         ref.send({ type: 'rotation.start', members, deadline, at: core.at() });
-        publish(ref);
-        if (ref.getSnapshot().value === 'distributing') arm(r);
-        else if (running.get(h.roomId) === r) onCommitted(r);
+        // Nobody to wait for: committed at once, and onCommitted says so (once).
+        if (ref.getSnapshot().value === 'distributing') {
+          publish(ref);
+          arm(r);
+        } else if (running.get(h.roomId) === r) onCommitted(r);
       });
     return r.done;
   }
