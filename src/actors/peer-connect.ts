@@ -44,6 +44,17 @@ export interface PeerConnect {
    * saw it. Concurrent callers share the handshake under way; a failed one is not remembered.
    */
   readonly usable: (peerId: string, urls?: readonly string[]) => Promise<Entry>;
+  /** Whether `sid` is the session id of one of our offers still in flight. */
+  readonly isOffering: (sid: string) => boolean;
+}
+
+/**
+ * Whether a failed handshake at one of a peer's addresses leaves the others worth trying: it did
+ * not reach the peer, or another identity answers there (a stale address another peer now has).
+ * Any other refusal came from the peer itself, which would say the same at every address.
+ */
+export function isTryElsewhere(err: unknown): boolean {
+  return !isAppError(err) || err.code !== 'ERR_HANDSHAKE_FAILED' || isKeyChanged(err);
 }
 
 /** The peer id a URL's public hello claims, or null when it does not answer sensibly. */
@@ -64,11 +75,30 @@ export function createPeerConnect(core: ConnectCore): PeerConnect {
   const { init, deps, now, freshnessMs, pins, delivery, count, open, live, ephemeral } = core;
   /** Where we last reached each peer as requester: a lapsed session is re-handshaken there. */
   const lastUrl = new Map<string, string>();
+  /** Session ids of our offers in flight, until their session is registered or they fail. */
+  const offering = new Set<string>();
 
   async function connect(target: ConnectTarget): Promise<ConnectResult> {
+    let sid: string | undefined;
+    try {
+      return await connectOnce(target, (s) => {
+        sid = s;
+        offering.add(s);
+      });
+    } finally {
+      if (sid !== undefined) offering.delete(sid);
+    }
+  }
+
+  async function connectOnce(
+    target: ConnectTarget,
+    onOffer: (sid: string) => void,
+  ): Promise<ConnectResult> {
     const suites =
       target.suites ??
       (init.rsaTransportKey ? ['x25519-aes256gcm', 'rsaoaep-aes256gcm'] : ['x25519-aes256gcm']);
+    /** Who answered in place of the expected peer (the machine's `key-changed` alert). */
+    let answeredBy: string | null = null;
     const outcome = await initiateHandshake(
       {
         identity: init.identity,
@@ -80,41 +110,47 @@ export function createPeerConnect(core: ConnectCore): PeerConnect {
         ephemeral,
         spawnActor: deps.spawnActor,
         freshnessMs,
-        onSecurityAlert: (a) =>
-          deps.onSecurityAlert(String(a.type), target.expectedPeerId, JSON.stringify(a)),
+        onOffer,
+        // Raised once below, with the refusals only a hello can name (`wrong-peer` answers).
+        onSecurityAlert: (a) => {
+          answeredBy = a.peerId;
+        },
       },
       { url: target.url, expectedPeerId: target.expectedPeerId, suites },
     );
     if (!outcome.ok) {
       count('requester', outcome.reason);
       let reason: string = outcome.reason;
+      let detail = outcome.detail;
       // The responder refuses an offer addressed to another peer id (`wrong-peer`): then the
       // peer we expected is not the one at that address. Ask who is there to say so precisely.
-      if (reason === 'rejected' && target.expectedPeerId !== null) {
+      // An offer by URL that it refuses as `wrong-peer` came back to us: that URL is our own.
+      const isWrongPeer = reason === 'rejected' && detail === 'wrong-peer';
+      if (reason === 'rejected' && (target.expectedPeerId !== null || isWrongPeer)) {
         const there = await whoIsAt(target.url);
-        if (there !== null && there !== target.expectedPeerId) reason = 'key-changed';
+        answeredBy ??= there;
+        if (there === init.identity.fingerprint) reason = 'wrong-peer';
+        else if (there !== null && there !== target.expectedPeerId) reason = 'key-changed';
       }
+      // Our own machine says `wrong-peer` only for our own key answering.
+      if (reason === 'wrong-peer') detail = 'that address is this peer; connect to another one';
       if (reason === 'key-changed') {
         deps.onSecurityAlert(
           'key-changed',
           target.expectedPeerId,
-          `${target.url} answered with another identity`,
+          `${target.url} answered with another identity${answeredBy === null ? '' : ` (${answeredBy})`}`,
         );
       }
       const code =
         outcome.reason === 'unreachable' || outcome.reason === 'timeout'
           ? 'ERR_PEER_UNREACHABLE'
           : 'ERR_HANDSHAKE_FAILED';
-      throw new AppError(
-        code,
-        `handshake with ${target.url} failed: ${reason} (${outcome.detail})`,
-        {
-          details: {
-            reason,
-            ...(outcome.code ? { peerCode: outcome.code } : {}),
-          },
+      throw new AppError(code, `handshake with ${target.url} failed: ${reason} (${detail})`, {
+        details: {
+          reason,
+          ...(outcome.code ? { peerCode: outcome.code } : {}),
         },
-      );
+      });
     }
     count('requester', 'established');
     const entry = open(outcome.session, target.url);
@@ -174,8 +210,9 @@ export function createPeerConnect(core: ConnectCore): PeerConnect {
         if (again) return again;
         lastError = new AppError('ERR_HANDSHAKE_FAILED', 'the new session closed at once');
       } catch (err) {
-        lastError = err;
-        if (isAppError(err) && err.code === 'ERR_HANDSHAKE_FAILED') break; // wrong peer: stop
+        // A changed key at one address is worth reporting over a later unreachable one.
+        if (!(isKeyChanged(lastError) && !isKeyChanged(err))) lastError = err;
+        if (!isTryElsewhere(err)) break; // the peer itself refused: stop
       }
     }
     throw lastError instanceof Error
@@ -183,5 +220,12 @@ export function createPeerConnect(core: ConnectCore): PeerConnect {
       : new AppError('ERR_PEER_UNREACHABLE', `could not reach ${peerId.slice(0, 12)}`);
   }
 
-  return { connect, usable };
+  return { connect, usable, isOffering: (sid) => offering.has(sid) };
+}
+
+/** A handshake refusal because another identity answered (see `isTryElsewhere`). */
+export function isKeyChanged(err: unknown): boolean {
+  return (
+    isAppError(err) && err.code === 'ERR_HANDSHAKE_FAILED' && err.details?.reason === 'key-changed'
+  );
 }

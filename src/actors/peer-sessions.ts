@@ -49,6 +49,13 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
    * session whose machine ends (idle expiry) is retired at once, link and poll included.
    */
   function open(s: EstablishedSession, url: string | null): Entry {
+    if (entries.has(s.sid)) {
+      // Both handshake sides keep a sid in use off new handshakes (`isSidTaken`, `onOffer`): a
+      // second session under one sid would take the first one's requests, link and slot.
+      throw new AppError('ERR_HANDSHAKE_FAILED', 'this session id is already in use', {
+        details: { reason: 'replayed' },
+      });
+    }
     const { chains, ...material } = s;
     const session = createSession(
       { sid: s.sid, peerId: s.peerId, role: s.role, keyId: s.keyId, suite: s.suite, chains },
@@ -69,15 +76,22 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     entries.set(s.sid, entry);
     slots[s.role] = s.sid;
     bySlot.set(s.peerId, slots);
-    if (previous !== undefined && previous !== s.sid) retire(previous, 'superseded', entry);
+    if (previous !== undefined && previous !== s.sid) {
+      const before = entries.get(previous);
+      if (before?.material.peerId === s.peerId) retire(previous, 'superseded', entry);
+    }
+    // Only this entry: the sid could name another session later, which its expiry must not end.
+    const expire = (): void => {
+      if (entries.get(s.sid) === entry) retire(s.sid, 'expired');
+    };
     session.actor.subscribe({
       next: (snapshot) => {
-        if (snapshot.status !== 'active') retire(s.sid, 'expired');
+        if (snapshot.status !== 'active') expire();
       },
-      complete: () => retire(s.sid, 'expired'),
-      error: () => retire(s.sid, 'expired'),
+      complete: expire,
+      error: expire,
     });
-    if (session.actor.getSnapshot().status !== 'active') retire(s.sid, 'expired');
+    if (session.actor.getSnapshot().status !== 'active') expire();
     deps.onEstablished(s, { url });
     return entry;
   }
@@ -108,24 +122,12 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     app: deps.app ?? {},
   });
 
-  const responder = createHandshakeResponder({
-    identity: init.identity,
-    acceptedSuites:
-      init.acceptedSuites ?? (init.rsaTransportKey ? HANDSHAKE_SUITES : ['x25519-aes256gcm']),
-    freshnessMs,
-    replayCache,
-    pins,
-    now,
-    random: pooledRandomBytes,
-    ephemeral: ephemerals.take,
-    spawnActor: deps.spawnActor,
-    onEstablished: (s) => void open(s, null),
-  });
-
   /** The peer's live session in `role`, if any (a lapsed one is retired). */
   function live(peerId: string, role: Role): Entry | undefined {
     const sid = bySlot.get(peerId)?.[role];
-    const e = sid === undefined ? undefined : entries.get(sid);
+    const found = sid === undefined ? undefined : entries.get(sid);
+    // The sid alone does not name the peer: the entry must be this peer's, in this role.
+    const e = found?.material.peerId === peerId && found.material.role === role ? found : undefined;
     if (e && !e.session.info().isOpen) {
       retire(e.material.sid, 'expired');
       return undefined;
@@ -157,7 +159,7 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     };
   }
 
-  const { connect, usable } = createPeerConnect({
+  const { connect, usable, isOffering } = createPeerConnect({
     init,
     deps,
     now,
@@ -168,6 +170,21 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     open,
     live,
     ephemeral: ephemerals.take,
+  });
+
+  const responder = createHandshakeResponder({
+    identity: init.identity,
+    acceptedSuites:
+      init.acceptedSuites ?? (init.rsaTransportKey ? HANDSHAKE_SUITES : ['x25519-aes256gcm']),
+    freshnessMs,
+    replayCache,
+    pins,
+    now,
+    random: pooledRandomBytes,
+    ephemeral: ephemerals.take,
+    spawnActor: deps.spawnActor,
+    isSidTaken: (sid) => entries.has(sid) || isOffering(sid),
+    onEstablished: (s) => void open(s, null),
   });
 
   const api: PeerSessions = {
@@ -300,6 +317,13 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
       return first === undefined ? null : { ...first, others };
     },
     seedReplayCache: (records) => seedReplayCache(replayCache, records, now().getTime()),
+    closePeer(peerId, reason) {
+      const sids = [...entries.values()]
+        .filter((e) => e.material.peerId === peerId)
+        .map((e) => e.material.sid);
+      for (const sid of sids) retire(sid, reason);
+      return sids.length;
+    },
     close() {
       responder.close();
       ephemerals.close();

@@ -109,6 +109,11 @@ export interface PeerSessions {
     /** Push frames lost to full poll queues, over all sessions since start (see `SessionView`). */
     pushes: PushLosses;
   };
+  /**
+   * Retire every session with `peerId` (either role): link closed, pushes and poll stopped, the
+   * peer's requests answered as for an unknown session. Returns how many were open.
+   */
+  closePeer(peerId: string, reason: string): number;
   /** Seed the handshake replay cache from recorded events (after a restart). */
   seedReplayCache(records: Iterable<RecordedOfferLike>): number;
   close(): void;

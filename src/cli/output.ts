@@ -1,5 +1,6 @@
 /** Exit paths and output helpers shared by CLI commands. */
 import type { AppError } from '../errors.js';
+import { printable } from './commands/room-format.js';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -16,8 +17,11 @@ const EXIT_CODE: Readonly<Partial<Record<AppError['code'], number>>> = {
   ERR_UNAUTHORIZED: 4,
 };
 
-/** Print a one-line error (with its code) and exit non-zero. */
+/**
+ * Print a one-line error (with its code) and exit non-zero. The message can carry another peer's
+ * words (a responder's problem, a host's refusal): control characters go, and it stays one line.
+ */
 export function fail(err: AppError): never {
-  process.stderr.write(`conclave: ${err.message} [${err.code}]\n`);
+  process.stderr.write(`conclave: ${printable(err.message)} [${err.code}]\n`);
   process.exit(EXIT_CODE[err.code] ?? 1);
 }

@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import { resolvePeerId } from '../actors/peer-directory.js';
 import type { PeerRuntime, RuntimeServices } from '../actors/peer-runtime.js';
 import { createPeerSessions } from '../actors/peer-sessions.js';
-import type { PeerSessions } from '../actors/peer-sessions.types.js';
+import { isKeyChanged, isTryElsewhere } from '../actors/peer-connect.js';
+import type { ConnectResult, PeerSessions } from '../actors/peer-sessions.types.js';
 import type { AppHandlers } from '../actors/session-delivery.js';
 import { formatFingerprint, generateRsaOaepKeyPair, type Identity } from '../crypto/index.js';
 import { AppError } from '../errors.js';
@@ -99,29 +100,57 @@ export async function startSessions(deps: {
   const seeded = sessions.seedReplayCache(await deps.store.readAll({ streamPrefix: 'session:' }));
   if (seeded > 0) logger.debug({ seeded }, 'handshake replay cache seeded from the log');
 
+  // `conclave block`: the sessions the peer already holds end now (its requests, link and polls
+  // with them); the pin alone only refuses its next handshake.
+  runtime.events.on('trust:changed', (pin) => {
+    if (pin.state !== 'blocked') return;
+    const closed = sessions.closePeer(pin.peerId, 'blocked');
+    if (closed > 0)
+      logger.info({ peerId: pin.peerId, closed }, 'sessions with a blocked peer closed');
+  });
+
+  /**
+   * Handshake at each of a peer's addresses in turn, as `usable` does: a multi-homed peer may be
+   * reachable at only some of them, and a stale one may now answer with another identity. That
+   * `key-changed` is still what we report when no address works.
+   */
+  async function connectAny(
+    urls: readonly string[],
+    expectedPeerId: string | null,
+    suites: Parameters<PeerSessions['connect']>[0]['suites'],
+  ): Promise<ConnectResult> {
+    let lastError: unknown;
+    for (const url of urls) {
+      try {
+        return await sessions.connect({ url, expectedPeerId, ...(suites ? { suites } : {}) });
+      } catch (err) {
+        if (!(isKeyChanged(lastError) && !isKeyChanged(err))) lastError = err;
+        if (!isTryElsewhere(err)) break; // the peer itself refused: stop
+      }
+    }
+    throw lastError;
+  }
+
   const services: RuntimeServices = {
     async connect(r) {
-      let url = r.url;
+      let urls: readonly string[] = r.url === undefined ? [] : [r.url];
       let expectedPeerId: string | null = null;
-      if (url === undefined) {
+      if (r.url === undefined) {
         const known = runtime.knownPeers();
-        expectedPeerId = resolvePeerId(
+        const peerId = resolvePeerId(
           r.peerId ?? '',
           known.map((p) => p.peerId),
         );
-        url = known.find((p) => p.peerId === expectedPeerId)?.urls[0];
-        if (url === undefined) {
+        expectedPeerId = peerId;
+        urls = known.find((p) => p.peerId === peerId)?.urls ?? [];
+        if (urls.length === 0) {
           throw new AppError(
             'ERR_NOT_FOUND',
-            `no address known for ${expectedPeerId.slice(0, 12)}; connect by URL instead`,
+            `no address known for ${peerId.slice(0, 12)}; connect by URL instead`,
           );
         }
       }
-      const c = await sessions.connect({
-        url,
-        expectedPeerId,
-        ...(r.suites ? { suites: r.suites } : {}),
-      });
+      const c = await connectAny(urls, expectedPeerId, r.suites);
       const pin = runtime.pins()[c.peerId];
       return {
         peerId: c.peerId,

@@ -9,7 +9,7 @@
  *
  * Pure: no I/O, clock, randomness or crypto; times arrive inside events (ISO strings).
  */
-import { assign, emit, setup } from 'xstate';
+import { assign, emit, not, setup } from 'xstate';
 import {
   DEFAULT_FRESHNESS_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -24,7 +24,11 @@ import {
   type TransportFailure,
 } from './handshake.types.js';
 
-export const HANDSHAKE_REQUESTER_MACHINE_VERSION = 1;
+/**
+ * 2: an accept from our own peer id is refused (`wrong-peer`), and a peer blocked while the
+ * handshake waits for `hs.done` is refused then (`blocked`, the pin in `done.received`).
+ */
+export const HANDSHAKE_REQUESTER_MACHINE_VERSION = 2;
 
 export interface HandshakeRequesterInput {
   /** `session:<expected peer id or 'unknown'>:<sid>`. */
@@ -75,7 +79,13 @@ export type HandshakeRequesterEvent =
       facts: AcceptFacts;
       transcript: TranscriptIds;
     }
-  | { type: 'done.received'; macValid: boolean; at: string }
+  | {
+      type: 'done.received';
+      macValid: boolean;
+      /** The responder's pin now: it may have been blocked since the accept (absent before v2). */
+      pin?: PinState;
+      at: string;
+    }
   /** An answer that does not parse, or answers another sid. */
   | { type: 'response.malformed'; message: 'hs.accept' | 'hs.done'; detail: string; at: string }
   | {
@@ -132,7 +142,9 @@ export const handshakeRequesterMachine = setup({
       return e !== undefined && !isFresh(e.accept.ts, e.receivedAt, context.freshnessMs);
     },
     isBadSignature: ({ event }) => acceptOf(event)?.facts.signatureValid === false,
+    isSelf: ({ context, event }) => acceptOf(event)?.accept.from === context.selfPeerId,
     isBlocked: ({ event }) => acceptOf(event)?.facts.pin === 'blocked',
+    isBlockedAtDone: ({ event }) => event.type === 'done.received' && event.pin === 'blocked',
     isAuthClosed: ({ event }) => acceptOf(event)?.facts.authOpened === false,
     isMacValid: ({ event }) => event.type === 'done.received' && event.macValid,
   },
@@ -236,6 +248,8 @@ export const handshakeRequesterMachine = setup({
           { guard: 'isDowngraded', target: 'failed', actions: fail('downgraded') },
           { guard: 'isStale', target: 'failed', actions: fail('stale') },
           { guard: 'isBadSignature', target: 'failed', actions: fail('bad-signature') },
+          // Our own key answered (we connected to our own address): never a session with ourselves.
+          { guard: 'isSelf', target: 'failed', actions: fail('wrong-peer') },
           { guard: 'isBlocked', target: 'failed', actions: ['assignAccept', ...fail('blocked')] },
           { guard: 'isAuthClosed', target: 'failed', actions: fail('decrypt-failed') },
           { target: 'confirming', actions: 'assignAccept' },
@@ -251,8 +265,10 @@ export const handshakeRequesterMachine = setup({
       },
       on: {
         'done.received': [
-          { guard: 'isMacValid', target: 'established', actions: 'assignEstablished' },
-          { target: 'failed', actions: fail('bad-confirm') },
+          { guard: not('isMacValid'), target: 'failed', actions: fail('bad-confirm') },
+          // Blocked since the accept (`conclave block` while the handshake ran): no session.
+          { guard: 'isBlockedAtDone', target: 'failed', actions: fail('blocked') },
+          { target: 'established', actions: 'assignEstablished' },
         ],
         'response.malformed': { target: 'failed', actions: fail('malformed') },
         'transport.failed': { target: 'failed', actions: 'assignFailure' },

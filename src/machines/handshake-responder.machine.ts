@@ -10,7 +10,7 @@
  * Pure: no I/O, clock, randomness or crypto; times arrive inside events (ISO strings), so a
  * recorded `session:<peerId>:<sid>` stream replays through `transition()` exactly.
  */
-import { assign, setup } from 'xstate';
+import { assign, not, setup } from 'xstate';
 import {
   DEFAULT_FRESHNESS_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -24,7 +24,11 @@ import {
   type PinState,
 } from './handshake.types.js';
 
-export const HANDSHAKE_RESPONDER_MACHINE_VERSION = 1;
+/**
+ * 2: an offer from our own peer id is refused (`wrong-peer`), and a peer blocked while the
+ * handshake waits for its confirm is refused then (`blocked`, the pin in `confirm.received`).
+ */
+export const HANDSHAKE_RESPONDER_MACHINE_VERSION = 2;
 
 export interface HandshakeResponderInput {
   /** `session:<requester peer id>:<sid>`. */
@@ -80,7 +84,13 @@ export type HandshakeResponderEvent =
     }
   /** The accept could not be built (e.g. a low-order ephemeral in a signed offer). */
   | { type: 'accept.failed'; reason: 'malformed'; at: string }
-  | { type: 'confirm.received'; macValid: boolean; at: string };
+  | {
+      type: 'confirm.received';
+      macValid: boolean;
+      /** The requester's pin now: it may have been blocked since the offer (absent before v2). */
+      pin?: PinState;
+      at: string;
+    };
 
 type OfferReceived = Extract<HandshakeResponderEvent, { type: 'offer.received' }>;
 
@@ -112,7 +122,9 @@ export const handshakeResponderMachine = setup({
     isReplayed: ({ event }) => offerOf(event)?.facts.isReplayed === true,
     isIdentityMismatch: ({ event }) => offerOf(event)?.facts.identityMatches === false,
     isBadSignature: ({ event }) => offerOf(event)?.facts.signatureValid === false,
+    isSelf: ({ context, event }) => offerOf(event)?.offer.from === context.selfPeerId,
     isBlocked: ({ event }) => offerOf(event)?.facts.pin === 'blocked',
+    isBlockedAtConfirm: ({ event }) => event.type === 'confirm.received' && event.pin === 'blocked',
     hasNoCommonSuite: ({ context, event }) => {
       const e = offerOf(event);
       return e !== undefined && chooseSuite(context, e.offer.suites) === null;
@@ -178,6 +190,8 @@ export const handshakeResponderMachine = setup({
           { guard: 'isReplayed', target: 'failed', actions: fail('replayed') },
           { guard: 'isIdentityMismatch', target: 'failed', actions: fail('identity-mismatch') },
           { guard: 'isBadSignature', target: 'failed', actions: fail('bad-signature') },
+          // Our own key (connecting to our own address): never a session with ourselves.
+          { guard: 'isSelf', target: 'failed', actions: fail('wrong-peer') },
           { guard: 'isBlocked', target: 'failed', actions: ['assignOffer', ...fail('blocked')] },
           {
             guard: 'hasNoCommonSuite',
@@ -201,8 +215,10 @@ export const handshakeResponderMachine = setup({
       },
       on: {
         'confirm.received': [
-          { guard: 'isMacValid', target: 'established', actions: 'assignEstablished' },
-          { target: 'failed', actions: fail('bad-confirm') },
+          { guard: not('isMacValid'), target: 'failed', actions: fail('bad-confirm') },
+          // Blocked since the offer (`conclave block` while the handshake ran): no session.
+          { guard: 'isBlockedAtConfirm', target: 'failed', actions: fail('blocked') },
+          { target: 'established', actions: 'assignEstablished' },
         ],
       },
     },

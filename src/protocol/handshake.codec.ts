@@ -159,10 +159,18 @@ const DoneSchema = z.strictObject({
   mac: b64(MAC_BYTES),
 });
 
-/** A problem document as the peer API answers it; only `code` (and `reason`) matter here. */
+/**
+ * A problem document as the peer API answers it; only `code` (and `reason`) matter here. The
+ * reason ends up in the user's error message, so only a reason word passes (a reason we do not
+ * know yet still does); any other text is dropped, and the code kept.
+ */
 const ProblemSchema = z.looseObject({
   code: z.string().regex(/^ERR_[A-Z_]{1,40}$/),
-  reason: z.string().max(40).optional(),
+  reason: z
+    .string()
+    .regex(/^[a-z][a-z-]{0,39}$/)
+    .optional()
+    .catch(undefined),
 });
 
 export type HandshakeOffer = z.infer<typeof OfferSchema>;

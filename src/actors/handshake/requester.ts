@@ -68,6 +68,8 @@ export interface HandshakeRequesterDeps {
   readonly timeoutMs?: number;
   /** A `key-changed` refusal, to raise as a security event. */
   readonly onSecurityAlert?: (alert: HandshakeRequesterEmitted) => void;
+  /** The offer's sid, before it is posted (the caller keeps other peers' offers off it). */
+  readonly onOffer?: (sid: string) => void;
 }
 
 export interface HandshakeTarget {
@@ -151,6 +153,7 @@ export async function initiateHandshake(
       ? { rsaKey: exportRsaTransportKey(deps.rsaTransportKey.publicKey) }
       : {}),
   });
+  deps.onOffer?.(offer.sid);
   const actor = deps.spawnActor(handshakeRequesterMachine, {
     stream: sessionStream(target.expectedPeerId, offer.sid),
     sid: offer.sid,
@@ -257,6 +260,8 @@ export async function initiateHandshake(
     actor.send({
       type: 'done.received',
       macValid: verifyConfirmMac(keys, 'r', done.value.mac),
+      // Read again: the pin may have become `blocked` since the accept was checked.
+      pin: deps.pins.get(accept.from),
       at: establishedAt,
     });
     const snap = actor.getSnapshot();

@@ -61,6 +61,11 @@ export interface HandshakeResponderDeps {
   readonly ephemeral?: () => X25519KeyPair;
   /** Called once per established session with its keys. */
   readonly onEstablished?: (session: EstablishedSession) => void;
+  /**
+   * Whether a session id already names a session or handshake elsewhere (a live session of either
+   * role, our own offer in flight). Sids travel in clear, so another peer could copy one.
+   */
+  readonly isSidTaken?: (sid: string) => boolean;
   /** Most handshakes awaiting their confirm at once (default 1024). */
   readonly maxPending?: number;
   /** Most recently used session streams remembered (default 100 000). */
@@ -189,10 +194,18 @@ export function createHandshakeResponder(deps: HandshakeResponderDeps): Handshak
       const offer = decoded.value;
       const stream = sessionStream(offer.from, offer.sid);
       const now = deps.now();
-      if (pending.has(offer.sid) || claimed.has(stream, now.getTime())) {
+      if (
+        pending.has(offer.sid) ||
+        claimed.has(stream, now.getTime()) ||
+        // Our own offer (connecting to our own address) holds its sid too: the machine refuses
+        // it as ours (`wrong-peer`), which says more than `replayed`.
+        (offer.from !== deps.identity.fingerprint && deps.isSidTaken?.(offer.sid) === true)
+      ) {
         // One handshake actor per stream, ever: a second offer for a stream that already carried
         // an accepted handshake is a replay (its nonce would say the same), refused before an
-        // actor could interleave records with the first one's.
+        // actor could interleave records with the first one's. A sid is also one session across
+        // peers: sessions are found by sid alone on the wire (`/p2p/v1/session/:sid`), and any
+        // peer on the LAN sees them, so another peer's offer under a sid in use must not take it.
         return Promise.resolve(rejection('replayed', 'this session id was already used'));
       }
       if (pending.size >= maxPending || !claimed.hasRoom(now.getTime())) {
@@ -233,9 +246,12 @@ export function createHandshakeResponder(deps: HandshakeResponderDeps): Handshak
         return Promise.resolve(rejection('unknown-session', 'no handshake awaits this confirm'));
       }
       const at = deps.now().toISOString();
+      const requester = entry.actor.getSnapshot().context.peerId;
       entry.actor.send({
         type: 'confirm.received',
         macValid: verifyConfirmMac(entry.keys, 'i', confirm.mac),
+        // Read again: the pin may have become `blocked` since the offer was accepted.
+        ...(requester === null ? {} : { pin: deps.pins.get(requester) }),
         at,
       });
       const snap = entry.actor.getSnapshot();

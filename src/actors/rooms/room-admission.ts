@@ -1,15 +1,17 @@
 /**
  * Whether a join request may come in, before the room machine's own guard (bans, capacity, invite
- * expiry) decides: the credentials the room's policy asks for, checked on the host — an invite
- * token (its hash is what the machine knows), or the password against its scrypt hash in the
- * keystore — the stable error for each way the machine can refuse, the invites themselves, and
- * the approval queue's upkeep (expired requests dropped, a waiting peer's withdrawal).
+ * expiry) decides: never from a peer the owner blocked; the credentials the room's policy asks
+ * for, checked on the host — an invite token (its hash is what the machine knows), or the password
+ * against its scrypt hash in the keystore — the stable error for each way the machine can refuse,
+ * the invites themselves, and the approval queue's upkeep (expired requests dropped, a waiting
+ * peer's withdrawal).
  */
 import {
   inviteTokenHash,
   newInviteToken,
   verifyRoomPassword,
 } from '../../crypto/room-credentials.js';
+import { importPublicKey } from '../../crypto/index.js';
 import { AppError } from '../../errors.js';
 import {
   expiredRequests,
@@ -27,6 +29,10 @@ export async function admissionOf(
   h: RoomHandle,
   req: JoinRequest,
 ): Promise<{ via: RoomPolicy; inviteHash?: string }> {
+  // Before anything is recorded (a member, a request waiting for approval): a peer the owner
+  // blocked does not get in under any policy. The request's key is the joiner's own (the host
+  // checked it against the sender before admission is asked).
+  core.refuseBlocked(importPublicKey(req.publicKey).fingerprint);
   const ctx = ctxOf(h);
   if (req.invite !== undefined) return { via: 'invite', inviteHash: inviteTokenHash(req.invite) };
   if (ctx.policy === 'password') {

@@ -31,6 +31,7 @@ export function createGrants(
 ): (h: RoomHandle, peerId: string) => Promise<JoinGrant> {
   const { keys } = core;
   return async (h, peerId) => {
+    core.refuseBlocked(peerId);
     if (!core.mayReceiveKeys(peerId))
       throw new AppError(
         'ERR_NOT_VERIFIED',

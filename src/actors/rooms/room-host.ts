@@ -120,6 +120,7 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
       if (req.publicKey && !core.learnMember({ peerId: from, publicKey: req.publicKey }))
         refuse('ERR_INVALID_ARGUMENT', 'the public key in the join request is not this peer’s');
       if (ctx.members[from]) return { state: 'joined', grant: await grantFor(h, from) };
+      core.refuseBlocked(from);
       if (deps.trustMode === 'strict' && deps.pinState(from) !== 'verified')
         refuse(
           'ERR_NOT_VERIFIED',
@@ -176,6 +177,7 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
       const h = hosted(roomId);
       const ctx = ctxOf(h);
       if (!ctx.members[from]) refuse('ERR_NOT_MEMBER', 'not a member of this room');
+      core.refuseBlocked(from);
       if (!core.mayReceiveKeys(from))
         refuse(
           'ERR_NOT_VERIFIED',
@@ -286,6 +288,8 @@ export function createRoomHost(core: RoomsCore, rotations: Rotations): RoomHost 
         case 'approve': {
           const at = core.at();
           refuseExpiredRequest(core, h, req.peerId, at);
+          // Blocked since it asked: refused before it becomes a member (it would stay one, keyless).
+          core.refuseBlocked(req.peerId);
           h.actor.send({ type: 'member.approve', peerId: req.peerId, by: from, at });
           if (!ctxOf(h).members[req.peerId])
             refuse('ERR_NOT_FOUND', 'no pending request from that peer (or the room is full)');

@@ -101,8 +101,13 @@ export interface RoomsCore {
   readonly counters: { sent: number; received: number; refused: number };
   /** Resolves when every recorded event so far is durable. */
   durable(): Promise<void>;
-  /** Under `--trust strict`, room keys go to verified peers only. */
+  /**
+   * Room keys never go to a peer the owner blocked (in every trust mode), and under
+   * `--trust strict` only to verified peers.
+   */
   mayReceiveKeys(peerId: string): boolean;
+  /** Throws `ERR_FORBIDDEN` when the owner blocked this peer: no admission, no room key. */
+  refuseBlocked(peerId: string): void;
 }
 
 export function headerOf(env: Envelope): MessageHeader {
@@ -244,8 +249,20 @@ export function createRoomsCore(deps: RoomsDeps, keys: RoomKeys): RoomsCore {
     },
     counters: { sent: 0, received: 0, refused: 0 },
     durable: () => deps.flushLog?.() ?? Promise.resolve(),
-    mayReceiveKeys: (peerId) =>
-      peerId === self || deps.trustMode !== 'strict' || deps.pinState(peerId) === 'verified',
+    // `conclave block` promises no room keys: `blocked` is refused whatever the trust mode, not
+    // only under strict (where it fails the `verified` test anyway).
+    mayReceiveKeys(peerId) {
+      if (peerId === self) return true;
+      const pin = deps.pinState(peerId);
+      return pin !== 'blocked' && (deps.trustMode !== 'strict' || pin === 'verified');
+    },
+    refuseBlocked(peerId) {
+      if (peerId !== self && deps.pinState(peerId) === 'blocked')
+        throw new AppError(
+          'ERR_FORBIDDEN',
+          "this host's owner blocked your peer id: it admits you to no room and sends you no room key",
+        );
+    },
     selfMember(role) {
       return {
         peerId: self,
