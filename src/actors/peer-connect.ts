@@ -130,7 +130,13 @@ export function createPeerConnect(core: ConnectCore): PeerConnect {
         const there = await whoIsAt(target.url);
         answeredBy ??= there;
         if (there === init.identity.fingerprint) reason = 'wrong-peer';
-        else if (there !== null && there !== target.expectedPeerId) reason = 'key-changed';
+        // By URL no key was expected: another peer's refusal is no changed key (and no alert).
+        else if (
+          target.expectedPeerId !== null &&
+          there !== null &&
+          there !== target.expectedPeerId
+        )
+          reason = 'key-changed';
       }
       // Our own machine says `wrong-peer` only for our own key answering.
       if (reason === 'wrong-peer') detail = 'that address is this peer; connect to another one';

@@ -17,7 +17,7 @@ import type {
   PeerSessionsInit,
   SessionView,
 } from './peer-sessions.types.js';
-import { createSession } from './session/session-actor.js';
+import { createSession, DEFAULT_IDLE_TIMEOUT_MS } from './session/session-actor.js';
 import { createDelivery, type Entry } from './session-delivery.js';
 
 type Role = EstablishedSession['role'];
@@ -28,6 +28,14 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
   const now = deps.now ?? (() => new Date());
   const freshnessMs = init.freshnessMs ?? 60_000;
   const replayCache = createReplayCache({ freshnessMs });
+  /**
+   * Sids of retired sessions, kept as long as the other side may still send on one (its idle
+   * expiry, plus an offer's freshness): a stranger who saw a sid in a URL must not handshake
+   * under it while the peer still uses it — its requests would reach the stranger's session and
+   * fail to open there, not as `unknown-session`, so it would never handshake again.
+   */
+  const idleMs = init.session?.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const retiredSids = createReplayCache({ freshnessMs: Math.ceil((idleMs + freshnessMs) / 2) });
   /** Ephemerals for both roles, one made ahead so neither side's handshake waits for a keygen. */
   const ephemerals = createEphemeralSource();
   const entries = new Map<string, Entry>();
@@ -101,6 +109,7 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     const e = entries.get(sid);
     if (!e) return;
     entries.delete(sid);
+    retiredSids.add(sid, now().getTime());
     const { peerId, role } = e.material;
     const slots = bySlot.get(peerId);
     if (slots?.[role] === sid) {
@@ -183,7 +192,8 @@ export function createPeerSessions(init: PeerSessionsInit, deps: PeerSessionsDep
     random: pooledRandomBytes,
     ephemeral: ephemerals.take,
     spawnActor: deps.spawnActor,
-    isSidTaken: (sid) => entries.has(sid) || isOffering(sid),
+    isSidTaken: (sid) =>
+      entries.has(sid) || isOffering(sid) || retiredSids.has(sid, now().getTime()),
     onEstablished: (s) => void open(s, null),
   });
 

@@ -220,9 +220,14 @@ export const roomMachine = setup({
   id: 'room',
   context: ({ input }) =>
     'restore' in input
-      ? (({ state, ...ctx }) => ({ ...ctx, stream: input.stream, restoredState: state }))(
-          input.restore,
-        )
+      ? // A room last restored by v2 has no `admitted` in its init record: none known (fetches
+        // then answer from the member's cursor, as v2 did).
+        (({ state, ...ctx }) => ({
+          ...ctx,
+          admitted: (ctx as Partial<RoomContext>).admitted ?? {},
+          stream: input.stream,
+          restoredState: state,
+        }))(input.restore)
       : emptyContext(input),
   initial: 'boot',
   states: {

@@ -144,7 +144,8 @@ export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSid
    * `fetched`: the fetch's own answer, its keys already taken; what still has none is recorded.
    */
   function ingest(h: RoomHandle, msgs: readonly Sequenced[], fetched = false): void {
-    for (const m of [...msgs].sort((a, b) => a.seq - b.seq)) {
+    const sorted = [...msgs].sort((a, b) => a.seq - b.seq);
+    for (const [i, m] of sorted.entries()) {
       const at = ctxOf(h).seq;
       if (m.seq <= at) continue;
       if (m.seq > at + 1) {
@@ -152,11 +153,16 @@ export function createRoomMember(core: RoomsCore, host: RoomHost): RoomMemberSid
         return;
       }
       if (!fetched && m.env.epoch > ctxOf(h).epoch && !keys.hasEpoch(h.roomId, m.env.epoch)) {
-        // After any fetch under way (it may have asked before this message was sequenced).
+        // After any fetch under way (it may have asked before this message was sequenced). A
+        // fetch that fails (the host unreachable, or no longer letting us fetch) must not stall
+        // the room: what waited is then recorded as it is (shown unreadable), as before.
+        const waiting = sorted.slice(i);
         void (h.catchingUp ?? Promise.resolve())
           .catch(() => undefined)
           .then(() => member.catchUp(h))
-          .catch(() => undefined);
+          .catch(() => {
+            if (stateOf(h) === 'active') ingest(h, waiting, true);
+          });
         return;
       }
       record(h, m);

@@ -42,8 +42,11 @@ export type {
   SessionInit,
 } from './session-actor.types.js';
 
+/** How long a session without traffic lives (`SessionInit.idleTimeoutMs` by default). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 15 * 60_000;
+
 const DEFAULTS = {
-  idleTimeoutMs: 15 * 60_000,
+  idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
   rekeyAfterMessages: 1000,
   rekeyAfterMs: 10 * 60_000,
   rekeyTimeoutMs: 30_000,
