@@ -1,7 +1,9 @@
 /**
  * A session id names one session across all peers: it travels in clear in every
  * `/p2p/v1/session/:sid` URL, so a third peer that saw one must not be able to open its own
- * session under it and take the place of the session it names (either role, or mid-handshake).
+ * session under it and take the place of the session it names (either role, or mid-handshake),
+ * nor of one we retired while the other side may still send on it (its idle expiry): its requests
+ * would fail to open there, not as `unknown-session`, and it would never handshake again.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
@@ -101,5 +103,26 @@ describe('a session id reused by another peer', () => {
       result: 'replayed',
       count: 1,
     });
+  }, 40_000);
+
+  it('is refused where it names a session we retired, while its holder may still use it', async () => {
+    const a = await node('alice');
+    const b = await node('bob');
+    const c = await a.sessions.connect({ url: b.api.url, expectedPeerId: b.identity.fingerprint });
+    // Bob's side forgets the session (here: closePeer, as block does; expiry or restart do the same).
+    expect(b.sessions.closePeer(a.identity.fingerprint, 'test')).toBe(1);
+
+    const mallory = await generateIdentity('ed25519');
+    const r = await handshakeUnder(mallory, c.sessionId, b.api.url, b.identity.fingerprint);
+    // Honest behaviour: alice's next request finds "unknown session", re-handshakes, and works.
+    const ping = a.sessions
+      .request(b.identity.fingerprint, { method: 'POST', path: '/ping', body: {} })
+      .then(
+        (x) => ({ ok: true as const, x }),
+        (e: unknown) => ({ ok: false as const, e: String(e) }),
+      );
+    const res = await ping;
+    expect(r.ok).toBe(false);
+    expect(res.ok).toBe(true);
   }, 40_000);
 });

@@ -4,14 +4,13 @@
  * epoch, also after the host restarts (it used to be shown at the room's current epoch then).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMemoryEventStore } from '../../src/store/memory-event-store.js';
-import type { NewEvent } from '../../src/store/event-store.js';
 import {
   createRotationNet,
   openRoomOfThree,
   until,
   type NetPeer,
   type RotationNet,
+  restartFromLog,
 } from '../support/rotation-net.js';
 
 let net: RotationNet | undefined;
@@ -20,25 +19,7 @@ afterEach(async () => {
   net = undefined;
 });
 
-async function restart(a: NetPeer): Promise<NetPeer> {
-  await a.runtime.writer.flush();
-  const store = createMemoryEventStore();
-  const byStream = new Map<string, NewEvent[]>();
-  for (const e of await a.store.readAll()) {
-    const list = byStream.get(e.stream) ?? [];
-    list.push({ type: e.type, data: e.data, meta: e.meta });
-    byStream.set(e.stream, list);
-  }
-  for (const [stream, events] of byStream) await store.append(stream, events);
-  a.rooms.close();
-  await a.runtime.stop('restart');
-  return (net as RotationNet).add(a.name, {
-    identity: a.identity,
-    keystore: a.keystore,
-    store,
-    restore: true,
-  });
-}
+const restart = (a: NetPeer): Promise<NetPeer> => restartFromLog(net as RotationNet, a);
 
 const epochs = (p: NetPeer, roomId: string): Record<string, number> =>
   Object.fromEntries(p.rooms.members(roomId).map((m) => [m.name, m.epoch]));

@@ -5,7 +5,6 @@
  * to answer ERR_INTERNAL, throw, and stop the room).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMemoryEventStore } from '../../src/store/memory-event-store.js';
 import type { NewEvent } from '../../src/store/event-store.js';
 import { AppError } from '../../src/errors.js';
 import {
@@ -13,6 +12,7 @@ import {
   openRoomOfThree,
   type NetPeer,
   type RotationNet,
+  restartFromLog,
 } from '../support/rotation-net.js';
 
 let net: RotationNet | undefined;
@@ -21,29 +21,8 @@ afterEach(async () => {
   net = undefined;
 });
 
-/** Restart `a` from its log; `edit` may rewrite each event (simulating an older version's log). */
-async function restart(
-  a: NetPeer,
-  edit: (e: NewEvent, stream: string) => NewEvent = (e) => e,
-): Promise<NetPeer> {
-  await a.runtime.writer.flush();
-  const store = createMemoryEventStore();
-  const byStream = new Map<string, NewEvent[]>();
-  for (const e of await a.store.readAll()) {
-    const list = byStream.get(e.stream) ?? [];
-    list.push(edit({ type: e.type, data: e.data, meta: e.meta }, e.stream));
-    byStream.set(e.stream, list);
-  }
-  for (const [stream, events] of byStream) await store.append(stream, events);
-  a.rooms.close();
-  await a.runtime.stop('restart');
-  return (net as RotationNet).add(a.name, {
-    identity: a.identity,
-    keystore: a.keystore,
-    store,
-    restore: true,
-  });
-}
+const restart = (a: NetPeer, edit?: (e: NewEvent, stream: string) => NewEvent): Promise<NetPeer> =>
+  restartFromLog(net as RotationNet, a, edit);
 
 /** What a v2 runtime recorded at its restart: the restored context, without `admitted`. */
 const asV2 = (e: NewEvent, stream: string): NewEvent => {

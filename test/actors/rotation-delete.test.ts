@@ -11,10 +11,9 @@ import { createRooms } from '../../src/actors/rooms/rooms.js';
 import type { RoomSessions } from '../../src/actors/rooms/rooms-core.js';
 import { AppError } from '../../src/errors.js';
 import type { InnerPush } from '../../src/protocol/sealed.codec.js';
-import type { NewEvent } from '../../src/store/event-store.js';
-import { createMemoryEventStore } from '../../src/store/memory-event-store.js';
 import { codeOf } from '../support/rooms-inproc.js';
 import {
+  copyLog,
   createRotationNet,
   rotationEvents,
   storedEpochs,
@@ -146,16 +145,7 @@ describe('a host restarted after deleting a room mid-rotation', () => {
    * build wrote) and her keystore: a fresh runtime and rooms, pushes recorded, nothing delivered.
    */
   async function restart(a: NetPeer, drop: readonly string[]) {
-    await a.runtime.writer.flush();
-    const store = createMemoryEventStore();
-    const byStream = new Map<string, NewEvent[]>();
-    for (const e of await a.store.readAll()) {
-      if (drop.includes(e.type)) continue;
-      const list = byStream.get(e.stream) ?? [];
-      list.push({ type: e.type, data: e.data, meta: e.meta });
-      byStream.set(e.stream, list);
-    }
-    for (const [stream, events] of byStream) await store.append(stream, events);
+    const store = await copyLog(a, (e) => (drop.includes(e.type) ? undefined : e));
     const runtime = createPeerRuntime(
       {
         peerId: a.id,

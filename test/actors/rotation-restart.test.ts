@@ -10,8 +10,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Keystore } from '../../src/keystore/keystore.js';
 import { createMemoryKeystore } from '../../src/keystore/memory-keystore.js';
-import type { NewEvent } from '../../src/store/event-store.js';
-import { createMemoryEventStore } from '../../src/store/memory-event-store.js';
 import {
   createRotationNet,
   dumpSecrets,
@@ -23,6 +21,7 @@ import {
   type NetPeer,
   type RotationNet,
   openRoomOfThree,
+  restartFromLog,
 } from '../support/rotation-net.js';
 
 let net: RotationNet | undefined;
@@ -37,26 +36,10 @@ const epochOf = (p: NetPeer, roomId: string): number | null | undefined =>
 type Logged = { stream: string; type: string; data: unknown };
 
 /** Stop `a` and start it again on a copy of its log (minus what `drop` picks), same keystore. */
-async function restart(a: NetPeer, drop: (e: Logged) => boolean = () => false): Promise<NetPeer> {
-  await a.runtime.writer.flush();
-  const store = createMemoryEventStore();
-  const byStream = new Map<string, NewEvent[]>();
-  for (const e of await a.store.readAll()) {
-    if (drop(e)) continue;
-    const list = byStream.get(e.stream) ?? [];
-    list.push({ type: e.type, data: e.data, meta: e.meta });
-    byStream.set(e.stream, list);
-  }
-  for (const [stream, events] of byStream) await store.append(stream, events);
-  a.rooms.close();
-  await a.runtime.stop('restart');
-  return (net as RotationNet).add(a.name, {
-    identity: a.identity,
-    keystore: a.keystore,
-    store,
-    restore: true,
-  });
-}
+const restart = (a: NetPeer, drop: (e: Logged) => boolean = () => false): Promise<NetPeer> =>
+  restartFromLog(net as RotationNet, a, (e, stream) =>
+    drop({ stream, type: e.type, data: e.data }) ? undefined : e,
+  );
 
 /** The room's `epoch.advance` events in `p`'s log, as [epoch, reason]. */
 async function advances(p: NetPeer, roomId: string): Promise<Array<[number, string]>> {

@@ -26,7 +26,7 @@ import type { Keystore } from '../../src/keystore/keystore.js';
 import { createMemoryKeystore } from '../../src/keystore/memory-keystore.js';
 import type { Envelope } from '../../src/protocol/room.codec.js';
 import type { InnerPush } from '../../src/protocol/sealed.codec.js';
-import type { EventStore } from '../../src/store/event-store.js';
+import type { EventStore, NewEvent } from '../../src/store/event-store.js';
 import { createMemoryEventStore } from '../../src/store/memory-event-store.js';
 
 export interface NetPeer {
@@ -291,4 +291,38 @@ export async function openRoomOfThree(
   await b.rooms.join(roomId, {});
   await c.rooms.join(roomId, {});
   return { a, b, c, roomId };
+}
+
+/**
+ * A copy of `a`'s log as another store (flushed first); `edit` may rewrite an event or drop it
+ * (`undefined`), to make the log an older build or a crash would have left.
+ */
+export async function copyLog(
+  a: NetPeer,
+  edit: (e: NewEvent, stream: string) => NewEvent | undefined = (e) => e,
+): Promise<EventStore> {
+  await a.runtime.writer.flush();
+  const store = createMemoryEventStore();
+  const byStream = new Map<string, NewEvent[]>();
+  for (const e of await a.store.readAll()) {
+    const kept = edit({ type: e.type, data: e.data, meta: e.meta }, e.stream);
+    if (kept === undefined) continue;
+    const list = byStream.get(e.stream) ?? [];
+    list.push(kept);
+    byStream.set(e.stream, list);
+  }
+  for (const [stream, events] of byStream) await store.append(stream, events);
+  return store;
+}
+
+/** Stop `a` and start it again in `net` on a copy of its log (see `copyLog`), same keystore. */
+export async function restartFromLog(
+  net: RotationNet,
+  a: NetPeer,
+  edit?: (e: NewEvent, stream: string) => NewEvent | undefined,
+): Promise<NetPeer> {
+  const store = await copyLog(a, edit);
+  a.rooms.close();
+  await a.runtime.stop('restart');
+  return net.add(a.name, { identity: a.identity, keystore: a.keystore, store, restore: true });
 }
