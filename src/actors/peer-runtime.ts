@@ -57,6 +57,9 @@ export const MACHINE_VERSIONS: Readonly<Record<string, number>> = {
   rotation: ROTATION_MACHINE_VERSION,
 };
 
+/** Peers the discovery table holds at most, from every source (beacons, mDNS, static). */
+export const DEFAULT_MAX_PEERS = 512;
+
 export interface PeerRuntimeInit {
   readonly peerId: string;
   readonly name: string;
@@ -146,7 +149,7 @@ export function createPeerRuntime(init: PeerRuntimeInit, deps: PeerRuntimeDeps):
       identityKind: init.identityKind,
       store: init.store,
       version: init.version,
-      maxPeers: init.maxPeers ?? 512,
+      maxPeers: init.maxPeers ?? DEFAULT_MAX_PEERS,
       initialPins: init.initialPins ?? {},
     },
     inspect,

@@ -8,7 +8,7 @@ import {
   type DiscoveryService,
 } from '../actors/discovery/discovery-service.js';
 import { createStaticPeers } from '../actors/discovery/static-peers.js';
-import type { PeerRuntime } from '../actors/peer-runtime.js';
+import { DEFAULT_MAX_PEERS, type PeerRuntime } from '../actors/peer-runtime.js';
 import type { Identity } from '../crypto/index.js';
 import { AppError } from '../errors.js';
 import { peerRequest } from '../transport/http/peer-client.js';
@@ -153,6 +153,10 @@ export async function startDiscovery(
         isPinned: (id) => {
           const pin = deps.runtime.pins()[id];
           return pin !== undefined && pin.state !== 'blocked';
+        },
+        shared: {
+          isFull: () => deps.runtime.knownPeers().length >= DEFAULT_MAX_PEERS,
+          has: (id) => deps.runtime.knownPeers().some((p) => p.peerId === id),
         },
       },
     );

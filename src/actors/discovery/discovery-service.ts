@@ -45,6 +45,12 @@ export interface DiscoveryServiceDeps {
    * peers without a pin, so throwaway identities can keep newcomers out, never peers we know.
    */
   readonly isPinned?: (peerId: string) => boolean;
+  /**
+   * The discovery table these beacons feed, shared with mDNS and static peers: it can be full
+   * while the beacon table is not, and would then turn a pinned peer away for good (its later
+   * beacons are not new here). A pinned peer it does not list gets room there the same way.
+   */
+  readonly shared?: { isFull(): boolean; has(peerId: string): boolean };
   readonly nowMs?: () => number;
 }
 
@@ -162,12 +168,15 @@ export function createDiscoveryService(
     for (const [peerId, seen] of lastSeen) if (t - seen > ttlMs) forget(peerId, t);
   }
 
-  /** Room for `peerId` in a full table: only for a pinned peer, at the cost of the stalest unpinned one. */
-  function makeRoomFor(peerId: string, t: number): boolean {
+  /**
+   * Room for `peerId` in a full table: only for a pinned peer, at the cost of the stalest unpinned
+   * one (`inShared`: one the shared table lists, whose expiry frees a place there).
+   */
+  function makeRoomFor(peerId: string, t: number, inShared = false): boolean {
     const isPinned = deps.isPinned;
     if (!isPinned?.(peerId)) return false;
     for (const id of lastSeen.keys()) {
-      if (isPinned(id)) continue;
+      if (id === peerId || isPinned(id) || (inShared && deps.shared?.has(id) !== true)) continue;
       forget(id, t);
       evicted += 1;
       return true;
@@ -182,10 +191,14 @@ export function createDiscoveryService(
         if (!verdict.ok) return;
         const b = verdict.beacon;
         const isNew = !lastSeen.delete(b.peerId);
-        if (isNew && lastSeen.size >= maxPeers && !makeRoomFor(b.peerId, receivedAt)) {
+        const isFull = lastSeen.size >= maxPeers;
+        if (isNew && isFull && !makeRoomFor(b.peerId, receivedAt)) {
           tableFull += 1;
           return;
         }
+        const shared = deps.shared;
+        if (!isFull && shared?.isFull() && !shared.has(b.peerId))
+          makeRoomFor(b.peerId, receivedAt, true);
         lastSeen.set(b.peerId, receivedAt);
         accepted += 1;
         // Only the signed, advertised addresses, in the sender's order: the source address of a

@@ -342,6 +342,63 @@ describe('discovery service', () => {
     expect(onlyPinned.stats().dropped['table-full']).toBe(1);
   });
 
+  it('makes room for a pinned peer in the discovery table it shares with mDNS and static peers', async () => {
+    const bus = createFakeBus();
+    const gen = () => generateIdentity('ed25519');
+    const [a, stat, s1, s2, pinned] = await Promise.all([gen(), gen(), gen(), gen(), gen()]);
+    const maxPeers = 3; // the runtime's table and the beacon table share one limit (512)
+    const actor = createActor(discoveryMachine, {
+      input: { stream: 'discovery', selfPeerId: a.fingerprint, maxPeers },
+    }).start();
+    const peers = () => actor.getSnapshot().context.peers;
+    // A --peer URL (static discovery) the table holds besides the beacons.
+    actor.send({
+      type: 'peer.seen',
+      peerId: stat.fingerprint,
+      name: 'static',
+      kind: 'ed25519',
+      urls: ['http://10.0.0.9:7400'],
+      rooms: [],
+      via: 'static',
+      at: new Date().toISOString(),
+    });
+    const sa = createDiscoveryService(
+      {
+        identity: a,
+        name: 'a',
+        peerPort: 1,
+        addresses: ['127.0.0.1'],
+        intervalMs: 60_000,
+        maxPeers,
+      },
+      {
+        multicast: bus.join('127.0.0.1'),
+        send: (e) => actor.send(e),
+        rooms: () => [],
+        isPinned: (id) => id === pinned.fingerprint,
+        shared: {
+          isFull: () => Object.keys(peers()).length >= maxPeers,
+          has: (id) => peers()[id] !== undefined,
+        },
+      },
+    );
+    services.push(sa);
+    sa.start();
+    const t0 = Date.now();
+    let seq = 0;
+    const hear = (id: typeof a, from: string, at: number): void => {
+      const { unsigned, sig } = signedBeacon(id, { name: 'x', addrs: [from], ts: at, seq: seq++ });
+      bus.inject(Buffer.from(JSON.stringify({ ...unsigned, sig })), from, at);
+    };
+    hear(s1, '10.0.0.1', t0);
+    hear(s2, '10.0.0.2', t0 + 1); // the shared table is full (static + 2); the beacon table is not
+    hear(pinned, '10.0.0.6', t0 + 2);
+    expect(Object.keys(peers()).sort()).toEqual(
+      [stat.fingerprint, s2.fingerprint, pinned.fingerprint].sort(),
+    );
+    expect(sa.stats().evicted).toBe(1);
+  });
+
   it('passes on at most a few changes of one peer at once, then one per 5 s', async () => {
     const bus = createFakeBus();
     const [a, m] = await Promise.all([generateIdentity('ed25519'), generateIdentity('ed25519')]);
