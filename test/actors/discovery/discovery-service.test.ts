@@ -40,6 +40,15 @@ function signedBeacon(
   return { unsigned, sig };
 }
 
+/** `hear(id, from, at)`: a valid beacon of `id` from `from`, received at `at`, on `bus`. */
+function beaconsOn(bus: ReturnType<typeof createFakeBus>) {
+  let seq = 0;
+  return (id: Awaited<ReturnType<typeof generateIdentity>>, from: string, at: number): void => {
+    const { unsigned, sig } = signedBeacon(id, { name: 'x', addrs: [from], ts: at, seq: seq++ });
+    bus.inject(Buffer.from(JSON.stringify({ ...unsigned, sig })), from, at);
+  };
+}
+
 /** Peer "a" on the bus, listening with a long beacon interval; started and stopped with the test. */
 function listener(
   bus: ReturnType<typeof createFakeBus>,
@@ -284,11 +293,7 @@ describe('discovery service', () => {
     services.push(sa);
     sa.start();
     const t0 = Date.now();
-    let seq = 0;
-    const hear = (id: typeof a, from: string, at: number): void => {
-      const { unsigned, sig } = signedBeacon(id, { name: 'x', addrs: [from], ts: at, seq: seq++ });
-      bus.inject(Buffer.from(JSON.stringify({ ...unsigned, sig })), from, at);
-    };
+    const hear = beaconsOn(bus);
     // Three throwaway keys fill the table; s1 is heard again last, so s2 is now the stalest.
     hear(s1, '10.0.0.1', t0);
     hear(s2, '10.0.0.2', t0 + 1);
@@ -385,11 +390,7 @@ describe('discovery service', () => {
     services.push(sa);
     sa.start();
     const t0 = Date.now();
-    let seq = 0;
-    const hear = (id: typeof a, from: string, at: number): void => {
-      const { unsigned, sig } = signedBeacon(id, { name: 'x', addrs: [from], ts: at, seq: seq++ });
-      bus.inject(Buffer.from(JSON.stringify({ ...unsigned, sig })), from, at);
-    };
+    const hear = beaconsOn(bus);
     hear(s1, '10.0.0.1', t0);
     hear(s2, '10.0.0.2', t0 + 1); // the shared table is full (static + 2); the beacon table is not
     hear(pinned, '10.0.0.6', t0 + 2);
