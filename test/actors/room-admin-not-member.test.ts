@@ -4,8 +4,12 @@
  * an admin can do that".
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { AppError } from '../../src/errors.js';
-import { createRotationNet, openRoomOfThree, type RotationNet } from '../support/rotation-net.js';
+import {
+  createRotationNet,
+  openRoomOfThree,
+  type RotationNet,
+  outcomeOf,
+} from '../support/rotation-net.js';
 
 let net: RotationNet | undefined;
 afterEach(async () => {
@@ -13,24 +17,15 @@ afterEach(async () => {
   net = undefined;
 });
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return err instanceof AppError ? `${err.code}: ${err.message}` : String(err);
-  }
-}
-
 describe('rotate on a room this peer left', () => {
   it('says the peer is not in the room, like send does', async () => {
     net = createRotationNet({ deadlineMs: 500 });
     const { b, c, a, roomId } = await openRoomOfThree(net);
     await b.rooms.leave(roomId);
     await a.rooms.kick(roomId, c.id, false);
-    const sendErr = await codeOf(b.rooms.send(roomId, 'x'));
-    const rotateLeft = await codeOf(b.rooms.rotate(roomId));
-    const rotateKicked = await codeOf(c.rooms.rotate(roomId));
+    const sendErr = await outcomeOf(b.rooms.send(roomId, 'x'));
+    const rotateLeft = await outcomeOf(b.rooms.rotate(roomId));
+    const rotateKicked = await outcomeOf(c.rooms.rotate(roomId));
     expect(sendErr).toMatch(/^ERR_NOT_MEMBER/);
     expect(rotateLeft).toMatch(/^ERR_NOT_MEMBER/);
     expect(rotateKicked).toMatch(/^ERR_NOT_MEMBER/);

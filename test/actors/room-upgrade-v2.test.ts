@@ -6,13 +6,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NewEvent } from '../../src/store/event-store.js';
-import { AppError } from '../../src/errors.js';
 import {
   createRotationNet,
   openRoomOfThree,
   type NetPeer,
   type RotationNet,
   restartFromLog,
+  outcomeOf,
 } from '../support/rotation-net.js';
 
 let net: RotationNet | undefined;
@@ -34,15 +34,6 @@ const asV2 = (e: NewEvent, stream: string): NewEvent => {
   return { ...e, data: data, meta: { ...e.meta, machineVersion: 2 } };
 };
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return err instanceof AppError ? `${err.code}: ${err.message}` : String(err);
-  }
-}
-
 describe('a v2 host (restarted once under v2) upgraded to v3', () => {
   it('still answers room members, a fetch, and a leave', async () => {
     net = createRotationNet({ deadlineMs: 500 });
@@ -50,14 +41,14 @@ describe('a v2 host (restarted once under v2) upgraded to v3', () => {
     await a.rooms.send(roomId, 'before');
     const a1 = await restart(a); // the v2 runtime's restart: records a restore init
     const a2 = await restart(a1, asV2); // the upgrade: that init lacks `admitted`
-    const members = await codeOf(Promise.resolve().then(() => a2.rooms.members(roomId)));
+    const members = await outcomeOf(Promise.resolve().then(() => a2.rooms.members(roomId)));
     const fetch = await a2.rooms.handleRequest(b.id, {
       method: 'POST',
       path: '/rooms/fetch',
       body: { roomId, after: 0, limit: 100 },
     });
-    const leave = await codeOf(c.rooms.leave(roomId));
-    const sendAfter = await codeOf(a2.rooms.send(roomId, 'after the leave'));
+    const leave = await outcomeOf(c.rooms.leave(roomId));
+    const sendAfter = await outcomeOf(a2.rooms.send(roomId, 'after the leave'));
     expect({
       members,
       fetch: fetch?.status,

@@ -326,3 +326,13 @@ export async function restartFromLog(
   await a.runtime.stop('restart');
   return net.add(a.name, { identity: a.identity, keystore: a.keystore, store, restore: true });
 }
+
+/** How an async call ended: 'ok', or `CODE: message` for an AppError (else the error's text). */
+export async function outcomeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    return err instanceof AppError ? `${err.code}: ${err.message}` : String(err);
+  }
+}
