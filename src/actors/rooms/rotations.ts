@@ -468,6 +468,8 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
     close() {
       for (const r of running.values()) for (const t of r.timers) clearTimeout(t);
       running.clear();
+      for (const t of trailing.values()) clearTimeout(t);
+      trailing.clear();
     },
   };
 }
