@@ -107,9 +107,10 @@ export function explainFailure(
   machine: string | null,
   finalContext: unknown,
   lastGoodStep: string | null,
+  end: RunEnd = {},
 ): Explanation | null {
   // A rotation's `reason` is what started it (manual, kick, policy…), not a failure.
-  if (machine === 'rotation') return explainRotation(finalContext, lastGoodStep);
+  if (machine === 'rotation') return explainRotation(finalContext, lastGoodStep, end);
   const reason = (finalContext as { reason?: unknown } | null)?.reason;
   if (typeof reason !== 'string' || reason.length === 0) return null;
   const known = WHAT_TO_DO[reason];
@@ -131,6 +132,21 @@ export function explainFailure(
   return { lastGoodStep, reason, ...(peerReason !== undefined ? { peerReason } : {}), text };
 }
 
+/** How a replayed run ended, beyond its context: its final state and why it was cancelled. */
+export interface RunEnd {
+  readonly state?: unknown;
+  /** The `reason` of the `rotation.cancel` that ended a rotation. */
+  readonly cancelReason?: string;
+}
+
+/** Why a rotation was cancelled (`rotation.cancel {reason}`), and what to do about it. */
+const CANCELLED: Readonly<Record<string, string>> = {
+  'room-deleted':
+    'its room was deleted (the host shredded the room’s keys with it). What to do: nothing — no key or commit went out after that',
+  'key-lost':
+    'the host no longer held its key after a restart (the keystore write had failed, e.g. a full disk or a read-only data directory), so the room rotated again past this epoch. What to do: check the data directory’s free space and permissions; members are on the next epoch',
+};
+
 interface RotationFacts {
   readonly epoch?: number;
   readonly reason?: string;
@@ -149,10 +165,23 @@ const short = (ids: readonly string[]): string =>
  * A rotation "fails" when it committed at its deadline without some members (laggards), or when
  * the log ends while it still waits for acks. Null when every member acked.
  */
-function explainRotation(finalContext: unknown, lastGoodStep: string | null): Explanation | null {
+function explainRotation(
+  finalContext: unknown,
+  lastGoodStep: string | null,
+  end: RunEnd,
+): Explanation | null {
   const c = (finalContext ?? {}) as RotationFacts;
   const after = lastGoodStep ? `After the last good step (${lastGoodStep}), ` : '';
   const what = `the rotation to epoch ${c.epoch ?? '?'} (started by ${c.reason ?? '?'})`;
+  if (end.state === 'cancelled') {
+    const why = end.cancelReason ?? 'unknown';
+    const because = CANCELLED[why] ?? `it was cancelled (${why})`;
+    return {
+      lastGoodStep,
+      reason: 'cancelled',
+      text: `${after}${what} was cancelled: ${because}.`,
+    };
+  }
   const laggards = c.laggards ?? [];
   const pending = c.pending ?? [];
   if (laggards.length > 0) {

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { explainFailure } from '../../src/actors/explain.js';
 import { replayStream } from '../../src/actors/replay.js';
+import { explainReplay } from '../../src/cli/commands/log-replay.js';
 import type { RecordedEvent } from '../../src/store/event-store.js';
 import { createRotationNet, type RotationNet } from '../support/rotation-net.js';
 
@@ -81,5 +82,26 @@ describe('replay of room and rotation streams', () => {
     expect(e?.reason).toBe('laggards');
     expect(e?.text).toContain(c.id.slice(0, 12));
     expect(e?.text).toContain('next fetch');
+  });
+
+  it('explains a rotation that its room’s deletion cancelled', async () => {
+    net = createRotationNet({ deadlineMs: 60_000, retryMs: 50 });
+    const a = await net.add('alice');
+    const b = await net.add('bob');
+    const room = await a.rooms.create({ name: 'gone' });
+    await b.rooms.join(room.roomId, {});
+    b.setOnline(false); // the rotation waits for bob
+    void a.rooms.rotate(room.roomId).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 50));
+    await a.rooms.leave(room.roomId); // the owner leaving deletes the room
+    await a.runtime.writer.flush();
+    const stream = `rotation:${room.roomId}:2`;
+    const r = replayStream(stream, await a.store.readStream(stream));
+    expect(r.mismatches).toBe(0);
+    expect(r.final?.state).toBe('cancelled');
+    const e = explainReplay(r);
+    expect(e?.reason).toBe('cancelled');
+    expect(e?.text).toContain('room was deleted');
+    expect(e?.text).not.toContain('resumes');
   });
 });

@@ -35,10 +35,16 @@ export function explainReplay(r: ReplayResult): Explanation | null {
   const lastGood = [...r.steps]
     .reverse()
     .find((s) => s.isMatch && !/fail/i.test(state(s.recordedTo)));
+  const cancel = [...r.steps].reverse().find((s) => s.type === 'rotation.cancel');
+  const cancelReason = cancel?.facts.reason;
   return explainFailure(
     r.machine,
     r.final?.context ?? null,
     lastGood ? `${lastGood.type} at #${lastGood.position}` : null,
+    {
+      state: r.final?.state,
+      ...(typeof cancelReason === 'string' ? { cancelReason } : {}),
+    },
   );
 }
 
