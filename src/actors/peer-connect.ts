@@ -53,7 +53,7 @@ export interface PeerConnect {
  * not reach the peer, or another identity answers there (a stale address another peer now has).
  * Any other refusal came from the peer itself, which would say the same at every address.
  */
-export function isTryElsewhere(err: unknown): boolean {
+function isTryElsewhere(err: unknown): boolean {
   return !isAppError(err) || err.code !== 'ERR_HANDSHAKE_FAILED' || isKeyChanged(err);
 }
 
@@ -208,29 +208,49 @@ export function createPeerConnect(core: ConnectCore): PeerConnect {
         `no session with ${peerId.slice(0, 12)} and no address for it; run conclave connect URL first`,
       );
     }
-    let lastError: unknown;
-    for (const url of unique) {
-      try {
-        await connect({ url, expectedPeerId: peerId });
-        const again = live(peerId, 'requester');
-        if (again) return again;
-        lastError = new AppError('ERR_HANDSHAKE_FAILED', 'the new session closed at once');
-      } catch (err) {
-        // A changed key at one address is worth reporting over a later unreachable one.
-        if (!(isKeyChanged(lastError) && !isKeyChanged(err))) lastError = err;
-        if (!isTryElsewhere(err)) break; // the peer itself refused: stop
-      }
-    }
-    throw lastError instanceof Error
-      ? lastError
-      : new AppError('ERR_PEER_UNREACHABLE', `could not reach ${peerId.slice(0, 12)}`);
+    return atEachAddress<Entry>(unique, async (url) => {
+      await connect({ url, expectedPeerId: peerId });
+      return (
+        live(peerId, 'requester') ??
+        new AppError('ERR_HANDSHAKE_FAILED', 'the new session closed at once')
+      );
+    });
   }
 
   return { connect, usable, isOffering: (sid) => offering.has(sid) };
 }
 
+/**
+ * Try a peer's addresses in turn until `attempt` gives a result: past an address that does not
+ * reach the peer or where another identity answers (`isTryElsewhere`), not past a refusal by the
+ * peer itself. `attempt` may also return an Error: nothing here, try the next. What is thrown at
+ * the end is the last error — a changed key rather than a later unreachable address.
+ */
+export async function atEachAddress<T extends object>(
+  urls: readonly string[],
+  attempt: (url: string) => Promise<T | Error>,
+): Promise<T> {
+  let lastError: unknown;
+  const note = (err: unknown): void => {
+    if (!(isKeyChanged(lastError) && !isKeyChanged(err))) lastError = err;
+  };
+  for (const url of urls) {
+    try {
+      const r = await attempt(url);
+      if (!(r instanceof Error)) return r;
+      note(r);
+    } catch (err) {
+      note(err);
+      if (!isTryElsewhere(err)) break; // the peer itself refused: stop
+    }
+  }
+  throw lastError instanceof Error
+    ? lastError
+    : new AppError('ERR_PEER_UNREACHABLE', 'none of its addresses answered');
+}
+
 /** A handshake refusal because another identity answered (see `isTryElsewhere`). */
-export function isKeyChanged(err: unknown): boolean {
+function isKeyChanged(err: unknown): boolean {
   return (
     isAppError(err) && err.code === 'ERR_HANDSHAKE_FAILED' && err.details?.reason === 'key-changed'
   );

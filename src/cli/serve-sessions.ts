@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { resolvePeerId } from '../actors/peer-directory.js';
 import type { PeerRuntime, RuntimeServices } from '../actors/peer-runtime.js';
 import { createPeerSessions } from '../actors/peer-sessions.js';
-import { isKeyChanged, isTryElsewhere } from '../actors/peer-connect.js';
+import { atEachAddress } from '../actors/peer-connect.js';
 import type { ConnectResult, PeerSessions } from '../actors/peer-sessions.types.js';
 import type { AppHandlers } from '../actors/session-delivery.js';
 import { formatFingerprint, generateRsaOaepKeyPair, type Identity } from '../crypto/index.js';
@@ -114,22 +114,14 @@ export async function startSessions(deps: {
    * reachable at only some of them, and a stale one may now answer with another identity. That
    * `key-changed` is still what we report when no address works.
    */
-  async function connectAny(
+  const connectAny = (
     urls: readonly string[],
     expectedPeerId: string | null,
     suites: Parameters<PeerSessions['connect']>[0]['suites'],
-  ): Promise<ConnectResult> {
-    let lastError: unknown;
-    for (const url of urls) {
-      try {
-        return await sessions.connect({ url, expectedPeerId, ...(suites ? { suites } : {}) });
-      } catch (err) {
-        if (!(isKeyChanged(lastError) && !isKeyChanged(err))) lastError = err;
-        if (!isTryElsewhere(err)) break; // the peer itself refused: stop
-      }
-    }
-    throw lastError;
-  }
+  ): Promise<ConnectResult> =>
+    atEachAddress(urls, (url) =>
+      sessions.connect({ url, expectedPeerId, ...(suites ? { suites } : {}) }),
+    );
 
   const services: RuntimeServices = {
     async connect(r) {
