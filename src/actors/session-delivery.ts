@@ -1,26 +1,22 @@
 /**
  * How one established session moves data: sealed requests over HTTP (re-keying first when due),
  * push frames over the WebSocket link, and — when the link is down — pushes by sealed `POST /push`
- * (requester) or queued for the requester's `POST /poll` (responder). Also answers the sealed
- * requests a peer sends us, and settles the poll queue of a session that is retired.
+ * (requester) or queued for the requester's `POST /poll` (responder), and the poll queue of a
+ * session that is retired. The sealed requests a peer sends us are answered in `session-answer.ts`.
  */
 import { AppError, isAppError } from '../errors.js';
 import {
   encodeInnerPush,
   PUSH_FRAME_VERSION,
-  REKEY_PATH,
   type InnerPush,
   type InnerRequest,
   type InnerResponse,
 } from '../protocol/sealed.codec.js';
-import type { PortAnswer } from '../transport/http/peer-api.js';
 import { peerRequest } from '../transport/http/peer-client.js';
 import type { Link } from '../transport/ws/peer-link.js';
-import type { OpenedRequest } from './session/session-actor.js';
+import { ANSWER_LOST, createAnswerer } from './session-answer.js';
 import type { Delivery, DeliveryHooks, Entry } from './session-delivery.types.js';
 import {
-  ackOf,
-  answerPoll,
   assertPollable,
   drain,
   enqueue,
@@ -41,17 +37,6 @@ const MAX_UNPROVEN_LINKS = 2;
 const POLL_MS = 2_000;
 /** Polls in a row while the responder says more frames wait (then the timer takes over). */
 const MAX_POLL_ROUNDS = MAX_OUTBOX;
-/**
- * The `reason` of the answer to a request that was acted on but whose session closed before the
- * answer could be sealed: the requester must not send it again (see `answer`).
- */
-const ANSWER_LOST = 'answer-lost';
-
-function errorAnswer(err: unknown): PortAnswer {
-  if (isAppError(err)) return { ok: false, code: err.code, detail: err.message };
-  return { ok: false, code: 'ERR_INVALID_MESSAGE', detail: 'request could not be processed' };
-}
-
 export function createDelivery(hooks: DeliveryHooks): Delivery {
   /** Frames lost to full poll queues, every session included (retired ones too). */
   const totals = { dropped: 0, missed: 0 };
@@ -386,69 +371,6 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
     entry.confirmTimer.unref();
   }
 
-  /**
-   * Open a sealed request, act on it, and seal the answer. A session closed before the request
-   * opens answers `ERR_UNKNOWN_SESSION`, which tells the requester that nothing was done and that
-   * it may send the request again on a new session.
-   */
-  async function answer(entry: Entry, body: unknown): Promise<PortAnswer> {
-    let opened: OpenedRequest;
-    let reply: InnerResponse;
-    try {
-      opened = entry.session.openRequest(body);
-      reply = await act(entry, opened);
-    } catch (err) {
-      return errorAnswer(err);
-    }
-    try {
-      return { ok: true, body: entry.session.sealResponse(opened, reply) };
-    } catch (err) {
-      if (!isAppError(err) || err.code !== 'ERR_UNKNOWN_SESSION') return errorAnswer(err);
-      // The session closed while the request was acted on (superseded by a new handshake, or
-      // expired while the application ran). `ERR_UNKNOWN_SESSION` would tell the requester that
-      // the request never arrived, and it would send it again on a new session: the application
-      // would act on it twice. This answer is an error it does not retry.
-      return {
-        ok: false,
-        code: 'ERR_PEER_UNREACHABLE',
-        detail: 'session closed while answering; the request was received',
-        reason: ANSWER_LOST,
-      };
-    }
-  }
-
-  /** What an opened request asks for: the session's own paths, or the application's. */
-  async function act(entry: Entry, opened: OpenedRequest): Promise<InnerResponse> {
-    const { path } = opened.inner;
-    if (path === REKEY_PATH) return entry.session.handleRekey(opened);
-    if (path === '/ping') return { status: 200, body: { pong: true } };
-    if (path === '/push') {
-      const inner = opened.inner.body as InnerPush | undefined;
-      if (inner && typeof inner === 'object' && typeof inner.type === 'string')
-        onPush(entry, inner);
-      return { status: 202, body: {} };
-    }
-    if (path === '/poll') {
-      const ack = ackOf(opened.inner.body);
-      const { dropped } = entry.session.info().pushes;
-      entry.session.flushPushReports();
-      const seal = (inner: InnerPush): Buffer => entry.session.sealPush(inner);
-      return {
-        status: 200,
-        body: answerPoll(entry.outbox, entry.lastQueued ?? 0, ack, seal, dropped),
-      };
-    }
-    let reply: InnerResponse | undefined;
-    try {
-      reply = await hooks.app.request?.(entry.material.peerId, opened.inner);
-    } catch (err) {
-      reply = isAppError(err)
-        ? { status: 400, body: { code: err.code, detail: err.message } }
-        : { status: 500, body: { code: 'ERR_INTERNAL', detail: 'request failed' } };
-    }
-    return reply ?? { status: 404, body: { code: 'ERR_NOT_FOUND' } };
-  }
-
   return {
     attachWhenProven,
     attachAndProve,
@@ -457,7 +379,7 @@ export function createDelivery(hooks: DeliveryHooks): Delivery {
     schedulePoll,
     sendSealed,
     rekeyIfDue,
-    answer,
+    answer: createAnswerer({ app: hooks.app, onPush }),
     retireOutbox,
     stats: () => ({ pushes: { ...totals } }),
   };
