@@ -26,27 +26,30 @@ export async function listenRaw(
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 }
 
+/** A valid accept signed by `identity` for the offer `body`, whatever it asked (undefined: no offer). */
+export function acceptAs(identity: Identity, body: unknown) {
+  const decoded = decodeOffer(body);
+  if (!decoded.ok) return undefined;
+  return buildAccept({
+    identity,
+    offer: decoded.value,
+    suite: 'x25519-aes256gcm',
+    ts: Date.now(),
+    nonce: randomBytes(32),
+    sak: randomBytes(32),
+    eph: generateX25519KeyPair(),
+  }).accept;
+}
+
 /** A peer API that answers any offer with a valid accept signed by `identity`. */
 export function impostorAt(identity: Identity, cleanups: Array<() => unknown>): Promise<string> {
   return listenRaw((req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
-      const decoded = decodeOffer(JSON.parse(body));
-      if (!decoded.ok) {
-        res.writeHead(400).end();
-        return;
-      }
-      const { accept } = buildAccept({
-        identity,
-        offer: decoded.value,
-        suite: 'x25519-aes256gcm',
-        ts: Date.now(),
-        nonce: randomBytes(32),
-        sak: randomBytes(32),
-        eph: generateX25519KeyPair(),
-      });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(accept));
+      const accept = acceptAs(identity, JSON.parse(body));
+      if (accept === undefined) res.writeHead(400).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(accept));
     });
   }, cleanups);
 }

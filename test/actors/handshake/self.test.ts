@@ -3,16 +3,13 @@
  * responder refuses an offer from its own peer id, the requester an accept from its own peer id
  * (a mirror that answers for us), both as `wrong-peer`. No session, nothing handed out.
  */
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createReplayCache } from '../../../src/actors/handshake/replay-cache.js';
 import { initiateHandshake } from '../../../src/actors/handshake/requester.js';
 import { createHandshakeResponder } from '../../../src/actors/handshake/responder.js';
 import type { EstablishedSession } from '../../../src/actors/handshake/types.js';
-import { buildAccept } from '../../../src/crypto/handshake-accept.js';
-import { generateX25519KeyPair } from '../../../src/crypto/index.js';
-import { decodeOffer } from '../../../src/protocol/handshake.codec.js';
 import { fixedIdentity } from '../../crypto/handshake.fixtures.js';
+import { acceptAs } from '../../support/impostor.js';
 import { pinsOf, random, recording, wire } from './support.js';
 
 const alice = fixedIdentity(0x11);
@@ -56,18 +53,10 @@ describe('a handshake with ourselves', () => {
         identity: alice,
         // a mirror: answers any offer with a valid accept signed by the requester's own key
         post: (_url, _path, body) => {
-          const decoded = decodeOffer(body);
-          if (!decoded.ok) return Promise.resolve({ status: 400, body: {} });
-          const { accept } = buildAccept({
-            identity: alice,
-            offer: decoded.value,
-            suite: 'x25519-aes256gcm',
-            ts: Date.now(),
-            nonce: randomBytes(32),
-            sak: randomBytes(32),
-            eph: generateX25519KeyPair(),
-          });
-          return Promise.resolve({ status: 200, body: accept });
+          const accept = acceptAs(alice, body);
+          return Promise.resolve(
+            accept === undefined ? { status: 400, body: {} } : { status: 200, body: accept },
+          );
         },
         pins: pinsOf(),
         now: () => new Date(),
