@@ -22,6 +22,7 @@ import { rotationMachine, type RotationInput } from '../../machines/rotation.mac
 import { ctxOf, othersSorted, stateOf, type RoomHandle } from './room-handle.js';
 import type { RoomsCore } from './rooms-core.js';
 import { foldRotations } from './rotation-fold.js';
+import { createRotationFeed } from './rotation-progress.js';
 import {
   roomGone,
   rotationStream,
@@ -59,37 +60,9 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
   let commits = 0;
   let laggardCount = 0;
 
-  /**
-   * Progress on the local feed: every state change, and acks at most every 100 ms — an ack held
-   * back by that limit is published when it ends (a trailing event), so the feed never stays on
-   * an old "k of n" while the rotation waits for the rest.
-   */
-  const lastProgress = new Map<string, number>();
-  const trailing = new Map<string, NodeJS.Timeout>();
-  function publish(ref: RotationRef, isProgress = false): void {
-    const stream = ref.getSnapshot().context.stream;
-    if (isProgress) {
-      const now = core.now().getTime();
-      const wait = 100 - (now - (lastProgress.get(stream) ?? 0));
-      if (wait > 0) {
-        if (!trailing.has(stream)) {
-          const t = setTimeout(() => {
-            trailing.delete(stream);
-            if (ref.getSnapshot().value === 'distributing') publish(ref, true);
-          }, wait);
-          t.unref();
-          trailing.set(stream, t);
-        }
-        return;
-      }
-      lastProgress.set(stream, now);
-    } else if (ref.getSnapshot().value !== 'distributing') {
-      lastProgress.delete(stream);
-      clearTimeout(trailing.get(stream));
-      trailing.delete(stream);
-    }
-    deps.hub.publish('rotation', { ...viewOf(ref) });
-  }
+  /** State changes and ack progress on the local feed. */
+  const feed = createRotationFeed(deps.hub, () => core.now());
+  const publish = feed.publish;
 
   function noteMemberEpoch(roomId: string, peerId: string, epoch: number): void {
     let m = memberEpochs.get(roomId);
@@ -249,7 +222,7 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
     };
     const ref = deps.spawnActor(rotationMachine, input);
     const r = track(h, ref);
-    if (mandatory) advanceNow(h, epoch, reason);
+    if (mandatory) advanceTo(h, epoch, reason, true);
     noteMemberEpoch(h.roomId, core.self, epoch);
     void persisted
       .catch(() => undefined) // the key is in memory; a failed keystore write is logged there
@@ -273,13 +246,9 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
     return r.done;
   }
 
-  /** Make `epoch` the only one the host accepts messages in, now (a removal). */
-  function advanceNow(h: RoomHandle, epoch: number, reason: string): void {
-    advanceTo(h, epoch, reason, true);
-  }
-
   /**
-   * Advance the room to `epoch`. The room takes one epoch at a time: one passed over (its
+   * Advance the room to `epoch` (mandatory: now the only one the host accepts messages in, as for
+   * a removal). The room takes one epoch at a time: one passed over (its
    * rotation lost its key in a restart, nobody switched to it) is stepped through in the same
    * tick, so the host is never in an epoch whose key it lacks, and its advance says why.
    */
@@ -302,7 +271,7 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
       if (c.value === 'proposed') {
         // Its key has reached nobody yet, and it starts with the members as they are then: make
         // it refuse the old epoch now, and it serves the removal.
-        advanceNow(h, c.context.epoch, reason);
+        advanceTo(h, c.context.epoch, reason, true);
         return cur.done;
       }
       // Its key may have reached the removed member: commit it now (the rest are laggards) and
@@ -441,7 +410,7 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
         const r = track(h, ref);
         resumed++;
         if (f.state === 'proposed') {
-          if (f.ctx.mandatory) advanceNow(h, epoch, f.ctx.reason);
+          if (f.ctx.mandatory) advanceTo(h, epoch, f.ctx.reason, true);
           const members = othersSorted(h, core.self);
           ref.send({
             type: 'rotation.start',
@@ -468,8 +437,7 @@ export function createRotations(core: RoomsCore, options: RotationOptions = {}):
     close() {
       for (const r of running.values()) for (const t of r.timers) clearTimeout(t);
       running.clear();
-      for (const t of trailing.values()) clearTimeout(t);
-      trailing.clear();
+      feed.close();
     },
   };
 }
